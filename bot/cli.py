@@ -1,0 +1,260 @@
+"""The `steppe` command line: a thin layer that parses arguments, calls index/ and prints.
+
+Every error a user can cause ends as one clear line on stderr and an exit code
+(1 for bad input, 2 for a missing, corrupt or mismatched index or a missing setting),
+never a traceback. STEPPE_DEBUG=1 shows tracebacks for unexpected failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.errors import UserFacingError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _index_dir(args: argparse.Namespace) -> Path:
+    from index.build import default_index_dir
+
+    return Path(args.index_dir) if args.index_dir else default_index_dir()
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", action="append", default=[], help="only this source (e.g. factbook)")
+    parser.add_argument("--since", help="only documents dated on or after (YYYY[-MM[-DD]])")
+    parser.add_argument("--until", help="only documents dated on or before (YYYY[-MM[-DD]])")
+    parser.add_argument("--country", action="append", default=[], help="only passages mentioning this country")
+
+
+def _filters(args: argparse.Namespace):
+    from index.filters import make_filters
+
+    return make_filters(args.source, args.since, args.until, args.country)
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    """Build or update the index."""
+    from index.build import build_index
+
+    summary = build_index(
+        _index_dir(args),
+        args.corpus or None,
+        model=args.model,
+        rebuild=args.rebuild,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    print(summary.line())
+    return 0
+
+
+def cmd_index_stats(args: argparse.Namespace) -> int:
+    """Print what the index holds."""
+    from bot.render import render_stats_text
+    from index.service import Library
+
+    library = Library.open(_index_dir(args))
+    stats = library.stats()
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+    else:
+        print(render_stats_text(stats))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or one per line from stdin with `-`."""
+    from bot.render import answer_to_json, render_text
+    from index.errors import EmptyQuery
+    from index.service import Library
+
+    filters = _filters(args)
+    library = Library.open(_index_dir(args), model=args.model)
+
+    def answer_one(question: str) -> dict | str:
+        answer = library.answer(question, k=args.k, mode=args.mode, filters=filters, excerpts=not args.json)
+        return answer_to_json(answer) if args.json else render_text(answer)
+
+    if args.question == "-":
+        for line in sys.stdin:
+            question = line.strip()
+            if not question:
+                continue
+            try:
+                out = answer_one(question)
+            except EmptyQuery as exc:
+                out = {"question": question, "answered": False, "results": [], "error": str(exc)}
+                out = out if args.json else str(exc)
+            print(json.dumps(out, ensure_ascii=False) if args.json else out, flush=True)
+        return 0
+    out = answer_one(args.question)
+    print(json.dumps(out, ensure_ascii=False, indent=None) if args.json else out, flush=True)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A terminal chat with the same answers as the bot."""
+    from bot.render import render_text
+    from index.filters import parse_query
+    from index.service import Library
+
+    library = Library.open(_index_dir(args))
+    stats = library.stats()
+    print(
+        f"steppe: {stats.documents} documents, {stats.chunks} passages about Russia and Central Asia.\n"
+        "Ask a question (filters: since:2012 until:2015 country:Tajikistan source:factbook); "
+        "an empty line or Ctrl-D quits.\n"
+        "Example: Why is Putin visiting Central Asian countries?"
+    )
+    while True:
+        try:
+            line = input("\n? ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line.strip():
+            return 0
+        try:
+            question, filters = parse_query(line)
+            print(render_text(library.answer(question, mode=args.mode, filters=filters)))
+        except UserFacingError as exc:
+            print(str(exc))
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    """Run the Telegram bot (settings from the environment)."""
+    from bot.app import main_bot
+
+    return main_bot() or 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate retrieval on a BEIR folder or a steppe question set."""
+    from index import evaluation
+
+    modes = [args.mode] if args.mode else list(evaluation.DEFAULT_MODES)
+    if args.beir:
+        report = evaluation.evaluate_beir(Path(args.beir), modes=modes, model=args.model, progress=not args.json)
+    elif args.questions:
+        report = evaluation.evaluate_questions(Path(args.questions), _index_dir(args), modes=modes)
+    else:
+        raise UserFacingError("Give --beir DIR or --questions FILE.")
+    print(json.dumps(report, indent=2) if args.json else evaluation.format_report(report))
+    return 0
+
+
+def cmd_corpus_add(args: argparse.Namespace) -> int:
+    """Fetch articles from URLs, files or feeds into corpus/ and index them."""
+    from index.fetch import add_to_corpus
+
+    results = add_to_corpus(
+        args.items,
+        feeds=args.feed,
+        corpus_dir=Path(args.corpus_dir) if args.corpus_dir else None,
+        index_dir=_index_dir(args),
+        force=args.force,
+        reindex=not args.no_index,
+    )
+    failures = 0
+    for result in results:
+        print(result.line())
+        failures += not result.ok
+    return 1 if failures and failures == len(results) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(prog="steppe", description="Cited answers about Russia and Central Asia.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="build or inspect the index").add_subparsers(
+        dest="index_command", required=True
+    )
+    build = index.add_parser("build", help="build or update the index incrementally")
+    build.add_argument(
+        "--corpus", action="append", help="corpus folder (repeatable; builtin:factbook for the Factbook)"
+    )
+    build.add_argument("--index-dir", help="index folder (default: STEPPE_INDEX_DIR or var/index)")
+    build.add_argument("--rebuild", action="store_true", help="start from scratch")
+    build.add_argument("--model", help="'multilingual' or a sentence-transformers model name or path")
+    build.add_argument("--batch-size", type=int, default=16, help="embedding batch size (16 is fastest here)")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    build.set_defaults(func=cmd_index_build)
+    stats = index.add_parser("stats", help="documents and chunks per source, dates, model, size")
+    stats.add_argument("--index-dir")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_index_stats)
+
+    ask = sub.add_parser("ask", help="answer a question (use - to read one per line from stdin)")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="number of results")
+    ask.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid")
+    ask.add_argument("--json", action="store_true", help="print JSON (one object per line with -)")
+    ask.add_argument("--index-dir")
+    ask.add_argument("--model", help=argparse.SUPPRESS)
+    _add_filter_options(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="ask questions in the terminal")
+    chat.add_argument("--index-dir")
+    chat.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid")
+    chat.set_defaults(func=cmd_chat)
+
+    bot = sub.add_parser("bot", help="run the Telegram bot (settings from the environment)")
+    bot.set_defaults(func=cmd_bot)
+
+    evaluate = sub.add_parser("eval", help="measure retrieval quality")
+    evaluate.add_argument("--beir", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    evaluate.add_argument("--questions", help="a steppe question set (eval/questions.jsonl)")
+    evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--index-dir")
+    evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
+    evaluate.set_defaults(func=cmd_eval)
+
+    corpus = sub.add_parser("corpus", help="manage corpus/").add_subparsers(dest="corpus_command", required=True)
+    add = corpus.add_parser("add", help="add articles from URLs, files or RSS/Atom feeds")
+    add.add_argument("items", nargs="*", help="URLs or files")
+    add.add_argument("--feed", action="append", default=[], help="an RSS or Atom feed URL (repeatable)")
+    add.add_argument("--force", action="store_true", help="add near-duplicates too")
+    add.add_argument("--corpus-dir", help="where to save articles (default: the project's corpus/)")
+    add.add_argument("--index-dir")
+    add.add_argument("--no-index", action="store_true", help="save only, do not update the index")
+    add.set_defaults(func=cmd_corpus_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `steppe` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserFacingError as exc:
+        print(f"steppe: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("steppe: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if os.environ.get("STEPPE_DEBUG"):
+            raise
+        print(
+            f"steppe: unexpected error: {type(exc).__name__}: {exc} (set STEPPE_DEBUG=1 for details)", file=sys.stderr
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

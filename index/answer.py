@@ -1,0 +1,156 @@
+"""From ranked chunks to an answer: excerpts with the answering sentences marked, or an honest refusal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import sentence_spans
+from index.embedding import Embedder
+from index.models import Answer, Excerpt, Hit
+from index.search import SearchResult, is_cyrillic, query_terms
+
+# Calibrated on eval/questions.jsonl (see README, "Honest not found"): the best chunk's cosine
+# similarity below which a question is refused. Keys are model names; hash-* is the test model.
+ANSWER_THRESHOLDS = {"all-MiniLM-L6-v2": 0.40, "multilingual": 0.80}
+DEFAULT_THRESHOLD = 0.40
+# Results far below the best one are dropped rather than shown as confident excerpts.
+RELATIVE_KEEP = 0.75
+BM25_THRESHOLD_PER_TERM = 1.0  # bm25-only mode: refuse when the best score per query term is lower
+MAX_EXCERPT_CHARS = 700
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """When to answer and how much to show."""
+
+    threshold: float
+    relative_keep: float = RELATIVE_KEEP
+    max_excerpt_chars: int = MAX_EXCERPT_CHARS
+
+    @classmethod
+    def for_model(cls, model: str) -> AnswerPolicy:
+        """The calibrated policy for a model."""
+        if model.startswith("hash"):
+            return cls(threshold=0.2)
+        return cls(threshold=ANSWER_THRESHOLDS.get(model, DEFAULT_THRESHOLD))
+
+
+def is_answerable(result: SearchResult, policy: AnswerPolicy, mode: str) -> bool:
+    """True when the best retrieved passage is close enough to the question to be an answer."""
+    if not result.hits:
+        return False
+    if mode == "bm25":
+        return result.top_bm25 >= BM25_THRESHOLD_PER_TERM * max(1, min(result.query_terms, 4))
+    return result.top_dense >= policy.threshold
+
+
+def relevant_hits(result: SearchResult, policy: AnswerPolicy, mode: str) -> list[Hit]:
+    """The hits worth showing: similar enough to the question in absolute and relative terms."""
+    if mode == "bm25" or not result.dense:
+        return result.hits
+    floor = max(policy.threshold * 0.8, result.top_dense * policy.relative_keep)
+    kept = [hit for hit in result.hits if result.dense.get(hit.chunk.chunk_id, 0.0) >= floor]
+    return kept or result.hits[:1]
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:6] for w in _WORD.findall(text.lower()) if len(w) > 2}
+
+
+def make_excerpts(
+    question: str,
+    hits: Sequence[Hit],
+    embedder: Embedder | None,
+    document_lengths: dict[str, int],
+    policy: AnswerPolicy,
+) -> list[Excerpt]:
+    """Trim each hit to the sentences that answer best, with those 1–2 sentences highlighted."""
+    sentence_lists = [sentence_spans(hit.chunk.text) or [(0, len(hit.chunk.text))] for hit in hits]
+    flat = [hit.chunk.text[a:b] for hit, spans in zip(hits, sentence_lists, strict=True) for a, b in spans]
+    semantic = np.zeros(len(flat), dtype=np.float32)
+    if embedder is not None and flat:
+        q = embedder.encode_queries([question])[0]
+        semantic = embedder.encode_documents(flat) @ q
+    terms = {t[:6] for t in query_terms(question)}
+    excerpts: list[Excerpt] = []
+    position = 0
+    for hit, spans in zip(hits, sentence_lists, strict=True):
+        scores = []
+        for a, b in spans:
+            lexical = len(terms & _stems(hit.chunk.text[a:b])) / max(1, len(terms))
+            scores.append(float(semantic[position]) + 0.3 * lexical)
+            position += 1
+        excerpts.append(_excerpt(hit, spans, scores, document_lengths.get(hit.chunk.doc_id), policy))
+    return excerpts
+
+
+def _excerpt(
+    hit: Hit, spans: list[tuple[int, int]], scores: list[float], doc_length: int | None, policy: AnswerPolicy
+) -> Excerpt:
+    text = hit.chunk.text
+    best = int(np.argmax(scores))
+    marked = [best]
+    # A neighbouring sentence that scores nearly as well is part of the answer too.
+    neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(spans)]
+    if neighbours:
+        runner = max(neighbours, key=lambda i: scores[i])
+        if scores[runner] >= 0.85 * scores[best] and scores[runner] > 0:
+            marked.append(runner)
+    marked.sort()
+    first, last = marked[0], marked[-1]
+    # Widen by one sentence of context on each side while it fits.
+    while True:
+        grown = False
+        for candidate in (first - 1, last + 1):
+            if 0 <= candidate < len(spans):
+                lo, hi = min(first, candidate), max(last, candidate)
+                if spans[hi][1] - spans[lo][0] <= policy.max_excerpt_chars:
+                    first, last, grown = lo, hi, True
+        if not grown or (last - first) >= len(marked) + 1:
+            break
+    start, end = spans[first][0], spans[last][1]
+    if end - start > policy.max_excerpt_chars:  # one enormous sentence: cut at a word boundary
+        end = start + text[start : start + policy.max_excerpt_chars].rfind(" ")
+        end = end if end > start else start + policy.max_excerpt_chars
+    highlights = tuple(
+        (max(spans[i][0], start) - start, min(spans[i][1], end) - start) for i in marked if spans[i][0] < end
+    )
+    doc_start = hit.chunk.start + start
+    doc_end = hit.chunk.start + end
+    return Excerpt(
+        hit=hit,
+        text=text[start:end],
+        highlights=highlights,
+        cut_before=doc_start > 0,
+        cut_after=doc_length is None or doc_end < doc_length,
+    )
+
+
+def build_answer(
+    question: str,
+    result: SearchResult,
+    *,
+    policy: AnswerPolicy,
+    mode: str,
+    embedder: Embedder | None,
+    document_lengths: dict[str, int],
+    with_excerpts: bool = True,
+) -> Answer:
+    """An Answer: excerpts when the corpus answers, else "not found" with the nearest topics."""
+    notice = None
+    if embedder is not None and not embedder.multilingual and is_cyrillic(question):
+        notice = "english_only"
+    if not is_answerable(result, policy, mode):
+        titles = dict.fromkeys(hit.doc.title for hit in result.hits[:5])
+        return Answer(question=question, answered=False, excerpts=(), suggestions=tuple(titles)[:3], notice=notice)
+    hits = relevant_hits(result, policy, mode)
+    if with_excerpts:
+        excerpts = make_excerpts(question, hits, embedder, document_lengths, policy)
+    else:
+        excerpts = [Excerpt(hit=h, text=h.chunk.text, highlights=(), cut_before=False, cut_after=False) for h in hits]
+    return Answer(question=question, answered=True, excerpts=tuple(excerpts), notice=notice)

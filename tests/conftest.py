@@ -1,0 +1,76 @@
+"""Shared fixtures: a tiny corpus, a deterministic embedder, and paths to ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.embedding import HashEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+SEED = ROOT / "corpus" / "000_6deba38a01d7e54b.txt"
+
+TINY_ARTICLES = {
+    "dushanbe-base.md": """---
+title: Russia's military base in Tajikistan
+source: Example News
+date: 2013-05-02
+url: https://example.org/base
+---
+
+Russia keeps its 201st military base in Tajikistan, near Dushanbe. The base guards the long border with Afghanistan.
+
+Officials in Moscow say the border is the first line of defence against drug trafficking from Afghanistan.
+""",
+    "kazakh-oil.md": """---
+title: Kazakhstan's oil exports
+source: Example News
+date: 2011-03-15
+---
+
+Kazakhstan exports most of its crude oil through the Caspian Pipeline Consortium to the Black Sea. Oil revenue funds the national budget.
+""",
+    "uzbek-cotton.md": """---
+title: Cotton in Uzbekistan
+source: Other Wire
+date: 2015-09-01
+---
+
+Uzbekistan remains one of the largest cotton exporters in the world. The harvest relies on seasonal labour.
+""",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep every test away from the developer's own index and settings."""
+    monkeypatch.setenv("STEPPE_INDEX_DIR", str(tmp_path / "default-index"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("STEPPE_MODEL", raising=False)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    """A deterministic bag-of-words embedder: exact, fast, no model download."""
+    return HashEmbedder(dim=64, max_tokens=128)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """Three short Markdown articles with front matter."""
+    root = tmp_path / "tiny"
+    root.mkdir()
+    for name, text in TINY_ARTICLES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def shared_corpus() -> Path:
+    """../shared/corpus, or skip when it is absent."""
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present")
+    return SHARED_CORPUS

@@ -1,0 +1,241 @@
+"""The index: chunking, building, incremental updates, search and broken-index errors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index.build import build_index
+from index.chunking import ChunkSettings, chunk_text, sentence_spans
+from index.embedding import HashEmbedder, SentenceTransformerEmbedder
+from index.errors import EmptyQuery, IndexCorrupt, IndexNotFound, ModelMismatch
+from index.models import Filters
+from index.search import Searcher, fts_query, query_terms
+from index.store import current_generation
+
+
+@pytest.fixture(scope="module")
+def minilm_tokenizer() -> SentenceTransformerEmbedder:
+    """The bundled model's tokenizer only (the model itself loads lazily and is not needed here)."""
+    return SentenceTransformerEmbedder()
+
+
+def build(index_dir: Path, corpus: Path, embedder: HashEmbedder, **kw):
+    return build_index(index_dir, [str(corpus)], embedder=embedder, progress=False, log=lambda m: None, **kw)
+
+
+# --- chunking ------------------------------------------------------------------------------
+
+
+def test_sentence_spans_handle_abbreviations_and_numbers() -> None:
+    text = "Putin arrived on Oct. 10 in the U.S. capital. Growth was 9.6% in 2007. Mr. Pannier agreed."
+    sentences = [text[a:b] for a, b in sentence_spans(text)]
+    assert sentences == [
+        "Putin arrived on Oct. 10 in the U.S. capital.",
+        "Growth was 9.6% in 2007.",
+        "Mr. Pannier agreed.",
+    ]
+
+
+sentence = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=300).map(
+    lambda s: s.replace("\x00", "")
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.one_of(sentence, st.just("Oct. 10 the U.S. said."), st.just("\n\n")), max_size=30))
+def test_chunks_fit_the_model_limit_and_cover_every_sentence(
+    minilm_tokenizer: SentenceTransformerEmbedder, parts: list[str]
+) -> None:
+    text = " ".join(parts)
+    title = "Russia “cements” relations with Central Asian states"
+    spans = chunk_text(text, minilm_tokenizer, ChunkSettings(target_tokens=120), title=title)
+    prefix = f"{title}\n"
+    for span in spans:
+        chunk = text[span.start : span.end]
+        assert chunk == text[span.start : span.end] and chunk.strip() == chunk
+        full = minilm_tokenizer.count_tokens([prefix + chunk])[0] + minilm_tokenizer.overhead_tokens()
+        assert full <= minilm_tokenizer.max_tokens
+    for a, b in sentence_spans(text):  # every sentence (or every piece of an over-long one) is in a chunk
+        assert any(s.start <= a < s.end or a <= s.start < b for s in spans)
+
+
+def test_seed_chunks_respect_limit_with_overlap(minilm_tokenizer: SentenceTransformerEmbedder) -> None:
+    text = Path(__file__).resolve().parents[1].joinpath("corpus/000_6deba38a01d7e54b.txt").read_text()
+    spans = chunk_text(text, minilm_tokenizer, ChunkSettings(target_tokens=100, overlap_sentences=1))
+    assert len(spans) >= 3
+    assert all(b.start < a.end for a, b in itertools.pairwise(spans)), "one sentence of overlap"
+
+
+# --- building and searching ----------------------------------------------------------------
+
+
+def test_build_search_and_no_change_rebuild(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
+    index_dir = tmp_path / "index"
+    first = build(index_dir, tiny_corpus, hash_embedder)
+    assert (first.documents, first.embedded) == (3, first.chunks)
+    again = build(index_dir, tiny_corpus, hash_embedder)
+    assert again.up_to_date and again.embedded == 0 and again.chunks == first.chunks
+
+    searcher = Searcher(index_dir, embedder=hash_embedder)
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = searcher.search("military base near Dushanbe", k=3, mode=mode).hits
+        assert hits[0].doc.title == "Russia's military base in Tajikistan", mode
+        assert hits[0].chunk.text in searcher.document_text(hits[0].doc.doc_id)
+        assert hits[0].doc.path == "dushanbe-base.md" and hits[0].doc.date == "2013-05-02"
+
+
+def test_incremental_add_modify_delete(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
+    index_dir = tmp_path / "index"
+    base = build(index_dir, tiny_corpus, hash_embedder)
+
+    (tiny_corpus / "kyrgyz-remittances.md").write_text(
+        "---\ntitle: Remittances to Kyrgyzstan\nsource: Example News\n---\n\n"
+        "Migrant workers in Russia send remittances home to Kyrgyzstan.\n"
+    )
+    added = build(index_dir, tiny_corpus, hash_embedder)
+    assert (added.added, added.changed, added.removed) == (1, 0, 0)
+    assert added.embedded == added.chunks - base.chunks
+
+    cotton = tiny_corpus / "uzbek-cotton.md"
+    cotton.write_text(cotton.read_text().replace("seasonal labour", "machines bought from Russia"))
+    changed = build(index_dir, tiny_corpus, hash_embedder)
+    assert (changed.added, changed.changed, changed.removed) == (0, 1, 0)
+    assert changed.embedded == 1  # only the one rewritten chunk
+
+    (tiny_corpus / "kazakh-oil.md").unlink()
+    removed = build(index_dir, tiny_corpus, hash_embedder)
+    assert removed.removed == 1 and removed.embedded == 0
+
+    searcher = Searcher(index_dir, embedder=hash_embedder)
+    titles = {h.doc.title for h in searcher.search("oil pipeline remittances machines", k=10).hits}
+    assert "Kazakhstan's oil exports" not in titles
+    assert {"Remittances to Kyrgyzstan", "Cotton in Uzbekistan"} <= titles
+    top = searcher.search("machines bought from Russia", k=1, mode="bm25").hits[0]
+    assert "machines bought from Russia" in top.chunk.text
+
+
+def test_faiss_matches_brute_force(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
+    build(tiny_corpus.parent / "idx", tiny_corpus, hash_embedder)
+    searcher = Searcher(tiny_corpus.parent / "idx", embedder=hash_embedder)
+    q = searcher.encode_query("oil exports Russia border")
+    ranked = searcher.dense(q, 10)
+    ids = np.array(sorted(i for i, _ in ranked))
+    brute = {int(i): float(s) for i, s in zip(ids, searcher.dense_scores(q, ids), strict=True)}
+    for chunk_id, score in ranked:
+        assert score == pytest.approx(brute[chunk_id], abs=1e-5)
+
+
+def test_filters_and_fts_metacharacters(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
+    build(tmp_path / "index", tiny_corpus, hash_embedder)
+    searcher = Searcher(tmp_path / "index", embedder=hash_embedder)
+    only_other = searcher.search("exports", k=5, filters=Filters(sources=("other",))).hits
+    assert {h.doc.source for h in only_other} == {"Other Wire"}
+    recent = searcher.search("exports", k=5, filters=Filters(since="2014")).hits
+    assert all(h.doc.date >= "2014" for h in recent) and recent
+    early = searcher.search("exports", k=5, filters=Filters(until="2012")).hits
+    assert {h.doc.title for h in early} == {"Kazakhstan's oil exports"}
+    tajik = searcher.search("border", k=5, filters=Filters(countries=("Tajikistan",))).hits
+    assert tajik and all("Tajikistan" in h.doc.title or "Dushanbe" in h.chunk.text for h in tajik)
+    for hostile in ['"unbalanced', "oil*", "-border", "title:oil", "(a OR b", "NEAR(oil base)", "AND OR NOT", "^x"]:
+        for mode in ("bm25", "hybrid"):
+            searcher.search(hostile + " oil", k=3, mode=mode)  # never raises
+    with pytest.raises(EmptyQuery):
+        searcher.search("?? !!", mode="bm25")
+    assert fts_query(['a"b']) == '"a""b"'
+    assert query_terms("What is the capital of Tajikistan?") == ["capital", "tajikistan"]
+
+
+def test_diversity_no_overlap_and_two_per_document(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    long = " ".join(f"Sentence {i} about the Tajik border and Russian guards." for i in range(60))
+    (corpus / "long.md").write_text(f"---\ntitle: Long\n---\n\n{long}\n")
+    (corpus / "short.md").write_text("---\ntitle: Short\n---\n\nThe Tajik border has Russian guards.\n")
+    build(tmp_path / "index", corpus, hash_embedder)
+    hits = Searcher(tmp_path / "index", embedder=hash_embedder).search("Tajik border Russian guards", k=5).hits
+    top5_docs = [h.doc.title for h in hits[:5]]
+    assert "Short" in top5_docs
+    by_doc = {}
+    for h in hits:
+        for other in by_doc.get(h.doc.doc_id, []):
+            assert h.chunk.end <= other.start or other.end <= h.chunk.start, "passages overlap"
+        by_doc.setdefault(h.doc.doc_id, []).append(h.chunk)
+    assert top5_docs[:3].count("Long") <= 2
+
+
+# --- broken indexes --------------------------------------------------------------------------
+
+
+def test_missing_index(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    with pytest.raises(IndexNotFound, match="steppe index build"):
+        Searcher(tmp_path / "nothing", embedder=hash_embedder)
+
+
+@pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-sqlite", "delete-faiss", "bad-manifest"])
+def test_corrupt_index_names_the_file(
+    tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder, damage: str
+) -> None:
+    build(tmp_path / "index", tiny_corpus, hash_embedder)
+    generation = current_generation(tmp_path / "index")
+    target = {"truncate-faiss": "index.faiss", "garbage-sqlite": "store.sqlite", "delete-faiss": "index.faiss"}
+    if damage == "truncate-faiss":
+        data = (generation / "index.faiss").read_bytes()
+        (generation / "index.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage-sqlite":
+        size = (generation / "store.sqlite").stat().st_size
+        (generation / "store.sqlite").write_bytes(b"not a database" * (size // 14) + b"x" * (size % 14))
+    elif damage == "delete-faiss":
+        (generation / "index.faiss").unlink()
+    else:
+        (generation / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorrupt) as info:
+        Searcher(tmp_path / "index", embedder=hash_embedder)
+    assert target.get(damage, "manifest.json") in str(info.value)
+    assert "steppe index build --rebuild" in str(info.value)
+
+
+def test_model_mismatch(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
+    build(tmp_path / "index", tiny_corpus, hash_embedder)
+    with pytest.raises(ModelMismatch, match="hash-64"):
+        Searcher(tmp_path / "index", embedder=HashEmbedder(dim=32))
+    manifest = current_generation(tmp_path / "index") / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["schema_version"] = 999
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(ModelMismatch, match="schema"):
+        Searcher(tmp_path / "index", embedder=hash_embedder)
+
+
+def test_failed_build_keeps_previous_index(
+    tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import index.build as build_module
+
+    index_dir = tmp_path / "index"
+    build(index_dir, tiny_corpus, hash_embedder)
+    before = current_generation(index_dir)
+    (tiny_corpus / "new.md").write_text("---\ntitle: New\n---\n\nA new article about Turkmen gas.\n")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(build_module, "write_generation_files", disk_full)
+    from index.errors import UserFacingError
+
+    with pytest.raises(UserFacingError, match="disk is full"):
+        build(index_dir, tiny_corpus, hash_embedder)
+    assert current_generation(index_dir) == before
+    assert not list(index_dir.glob(".tmp-gen-*"))
+    assert Searcher(index_dir, embedder=hash_embedder).search("oil", k=1).hits
+    monkeypatch.undo()
+    recovered = build(index_dir, tiny_corpus, hash_embedder)
+    assert recovered.added == 1
