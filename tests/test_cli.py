@@ -1,0 +1,118 @@
+"""The `steppe` command line end to end, with the real bundled model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT, SEED
+
+SEED_QUESTION = "Why is Putin visiting Central Asian countries?"
+SUBSET = ["wikipedia-orgs-2025/collective_security_treaty_organization.md", "wikipedia-2019/Central_Asia.md"]
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """corpus/ plus a subset of ../shared/corpus, indexed with the real MiniLM model."""
+    shared = ROOT.parent / "shared" / "corpus"
+    if not shared.is_dir():
+        pytest.skip("../shared/corpus is not present")
+    base = tmp_path_factory.mktemp("cli")
+    subset = base / "subset"
+    for relative in SUBSET:
+        target = subset / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared / relative, target)
+        provenance = shared / relative.split("/")[0] / "PROVENANCE.md"
+        shutil.copy(provenance, target.parent / "PROVENANCE.md")
+    index_dir = base / "index"
+    code = main(["index", "build", "--corpus", str(SEED.parent), "--corpus", str(subset), "--index-dir", str(index_dir), "-q"])
+    assert code == 0
+    return index_dir
+
+
+def test_ask_json_ranks_the_seed_first(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", SEED_QUESTION, "--index-dir", str(real_index)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["question"] == SEED_QUESTION and out["answered"] is True
+    first = out["results"][0]
+    assert set(first) == {"rank", "score", "doc_id", "title", "source", "date", "url", "path", "text", "start", "end"}
+    assert first["rank"] == 1 and first["path"] == SEED.name
+    assert first["title"] == "Russia “cements” relations with Central Asian states"
+    assert (first["source"], first["date"]) == ("Trend", "2012-10-10")
+    seed_body = SEED.read_text(encoding="utf-8")
+    assert first["text"] in seed_body
+
+
+def test_ask_text_and_modes(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for mode in ("dense", "bm25", "hybrid"):
+        assert main(["ask", "CSTO military alliance members", "--mode", mode, "--index-dir", str(real_index)]) == 0
+        out = capsys.readouterr().out
+        assert "Collective Security Treaty Organization" in out and "[1]" in out
+
+
+def test_ask_refuses_unrelated_question(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", "How do I bake sourdough bread at home?", "--index-dir", str(real_index)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["answered"] is False and out["results"] == []
+
+
+def test_stats(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", "stats", "--index-dir", str(real_index)]) == 0
+    out = capsys.readouterr().out
+    assert "Trend" in out and "Wikipedia" in out and "all-MiniLM-L6-v2" in out
+
+
+def test_ask_stdin_answers_each_line_as_it_arrives(real_index: Path) -> None:
+    env = dict(os.environ, STEPPE_INDEX_DIR=str(real_index))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ask", "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdin and process.stdout
+        process.stdin.write(SEED_QUESTION + "\n")
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())  # answered before stdin is closed
+        assert first["results"][0]["path"] == SEED.name
+        process.stdin.write("\n!!!\nWho are the members of the CSTO?\n")
+        process.stdin.close()
+        rest = [json.loads(line) for line in process.stdout]
+        assert [r["question"] for r in rest] == ["!!!", "Who are the members of the CSTO?"]
+        assert rest[0]["answered"] is False
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+
+
+def test_errors_are_clear_with_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "anything", "--index-dir", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "No index found" in err and "steppe index build" in err and "Traceback" not in err
+
+
+def test_corrupt_index_through_cli(real_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(real_index, broken)
+    generation = broken / (broken / "CURRENT").read_text().strip()
+    (generation / "index.faiss").write_bytes(b"\0" * 100)
+    assert main(["ask", "CSTO", "--index-dir", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "index.faiss" in err and "--rebuild" in err and "Traceback" not in err
+
+
+def test_bad_filter_is_a_clear_error(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "CSTO", "--since", "last year", "--index-dir", str(real_index)]) == 1
+    assert "since takes a year" in capsys.readouterr().err
