@@ -132,20 +132,22 @@ def chunk_text(
     unit_tokens = embedder.count_tokens([text[a:b] for a, b in units])
 
     chunks: list[Span] = []
-    i = 0
-    while i < len(units):
+    i, fresh = 0, 0  # units before ``fresh`` are already in a chunk (overlap)
+    while fresh < len(units):
         j, used = i, 0
-        while j < len(units) and (j == i or used + unit_tokens[j] <= target):
+        # Always take at least one unit no chunk holds yet, then fill up to the target.
+        while j < len(units) and (j <= fresh or used + unit_tokens[j] <= target):
             used += unit_tokens[j]
             j += 1
         # Parts' counts add up to the whole's for WordPiece; verify exactly anyway.
         while j - i > 1 and embedder.count_tokens([text[units[i][0] : units[j - 1][1]]])[0] > hard_budget:
-            j -= 1
+            if i < fresh:
+                i += 1  # drop overlap before dropping new text
+            else:
+                j -= 1
         chunks.append(Span(units[i][0], units[j - 1][1]))
-        if j >= len(units):
-            break
-        overlap = min(settings.overlap_sentences, j - i - 1)
-        i = j - overlap
+        fresh = j
+        i = max(j - settings.overlap_sentences, i + 1) if j - i > 1 else j
     return chunks
 
 
