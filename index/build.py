@@ -82,6 +82,20 @@ class BuildSummary:
         )
 
 
+def corpus_label(root: Path, specs: Sequence[str]) -> str:
+    """The prefix of a corpus folder's document ids: "project" for corpus/, else its name.
+
+    When two folders share a name, the later ones are told apart by their parent's name.
+    """
+    root, project = root.resolve(), (PROJECT_ROOT / "corpus").resolve()
+    if root == project:
+        return "project"
+    names = [Path(s).resolve().name for s in specs if s != BUILTIN_FACTBOOK and Path(s).resolve() != project]
+    if names.count(root.name) > 1 or root.name == "project":
+        return f"{root.parent.name}-{root.name}"
+    return root.name
+
+
 def load_sources(specs: Sequence[str]) -> tuple[list[Document], list[LoadError]]:
     """Load every document from corpus folders and built-in sources, reporting failures."""
     documents: list[Document] = []
@@ -98,7 +112,7 @@ def load_sources(specs: Sequence[str]) -> tuple[list[Document], list[LoadError]]
             continue
         from index.loaders import load_corpus
 
-        docs, errs = load_corpus(root)
+        docs, errs = load_corpus(root, corpus_label(root, specs))
         documents.extend(docs)
         errors.extend(errs)
     unique: dict[str, Document] = {}
