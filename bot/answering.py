@@ -1,0 +1,225 @@
+"""The work behind the question and button handlers: check, search off the loop, reply, page."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import (
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+
+from bot.questions import has_words, normalise
+from bot.render import paginate_html, render_passage_html
+from bot.state import BotContext, Result
+from bot.strings import EXAMPLE_QUESTION, supported, t, t_text
+from index.errors import UserFacingError
+from index.filters import parse_query
+from index.models import Answer
+
+logger = logging.getLogger(__name__)
+
+SEARCH_TIMEOUT = 60.0  # seconds before a search is given up (the thread finishes on its own)
+TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds per chat action
+CALLBACK = re.compile(r"more:(?P<more>[A-Za-z0-9_-]{16})|full:(?P<full>[A-Za-z0-9_-]{16}):(?P<n>[1-9][0-9]?)")
+
+
+def lang_of(update: Update) -> str:
+    """The catalogue language for the user behind ``update``."""
+    user = update.effective_user
+    return supported(user.language_code if user else None)
+
+
+@asynccontextmanager
+async def typing(message: Message) -> AsyncIterator[None]:
+    """Show "typing…" in the chat now, and again every few seconds until the block ends."""
+
+    async def action() -> None:
+        try:
+            await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
+        except TelegramError as exc:  # cosmetic: never fail a question over it
+            logger.debug("chat action failed: %s", exc)
+
+    async def refresh() -> None:
+        while True:
+            await asyncio.sleep(TYPING_EVERY)
+            await action()
+
+    await action()
+    task = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def _problem(text: str, max_chars: int, lang: str) -> str | None:
+    """A polite reply if ``text`` cannot be a question, else None."""
+    if not text:
+        return t("empty_question", lang, example=EXAMPLE_QUESTION)
+    if len(text) > max_chars:
+        return t("too_long", lang, length=f"{len(text):,}", limit=f"{max_chars:,}")
+    if not has_words(text):
+        return t("no_words", lang, example=EXAMPLE_QUESTION)
+    return None
+
+
+async def answer_question(update: Update, context: BotContext, raw: str) -> None:
+    """Answer ``raw`` (the question text of the update's message) with cited excerpts."""
+    message, lang = update.effective_message, lang_of(update)
+    assert message is not None
+    user_id = update.effective_user.id if update.effective_user else message.chat_id
+    text = normalise(raw)
+    logger.info("question from user %s in chat %s (%d chars)", user_id, message.chat_id, len(text))
+    logger.debug("question text: %r", text)
+
+    verdict = context.state.flood.check(user_id)
+    if not verdict.allowed:
+        logger.info("user %s is over the question limit; %ss to wait", user_id, verdict.wait)
+        if verdict.notify:
+            await message.reply_text(t("slow_down", lang, seconds=verdict.wait))
+        return
+    problem = _problem(text, context.settings.max_question_chars, lang)
+    if problem:
+        await message.reply_text(problem)
+        return
+    try:
+        question, filters = parse_query(text)
+    except UserFacingError as exc:
+        await message.reply_text(t("message", lang, message=exc))
+        return
+    question = question.strip()
+    if not question or not has_words(question):
+        key = "no_words" if question else ("empty_question" if filters.is_empty() else "filters_only")
+        await message.reply_text(t(key, lang, example=EXAMPLE_QUESTION))
+        return
+
+    search = asyncio.ensure_future(
+        asyncio.to_thread(context.library.answer, question, filters=None if filters.is_empty() else filters)
+    )
+    try:
+        async with typing(message):
+            answer = await asyncio.wait_for(search, SEARCH_TIMEOUT)
+    except TimeoutError:
+        logger.warning("search for user %s timed out after %ss", user_id, SEARCH_TIMEOUT)
+        await message.reply_text(t("search_timeout", lang))
+        return
+    except UserFacingError as exc:  # e.g. EmptyQuery: the message is written for users
+        await message.reply_text(t("message", lang, message=exc))
+        return
+    context.state.questions += 1
+    await send_answer(message, context, answer, user_id, lang)
+
+
+async def send_answer(message: Message, context: BotContext, answer: Answer, user_id: int, lang: str) -> None:
+    """Reply with the first page of ``answer``; keep it for the buttons if there are excerpts."""
+    pages = tuple(paginate_html(answer, lang=lang))
+    if not answer.answered or not answer.excerpts:
+        await message.reply_text(pages[0].text)
+        return
+    result = Result(chat_id=message.chat_id, user_id=user_id, answer=answer, pages=pages)
+    rid = context.state.results.put(result)
+    sent = await message.reply_text(pages[0].text, reply_markup=keyboard(rid, result, lang))
+    result.message_id = sent.message_id
+
+
+def keyboard(rid: str, result: Result, lang: str) -> InlineKeyboardMarkup:
+    """One "full text" button per excerpt on the current page, and "More" if pages remain."""
+    page = result.pages[result.page]
+    rows = [
+        [
+            InlineKeyboardButton(t_text("btn_full", lang, n=n + 1), callback_data=f"full:{rid}:{n + 1}")
+            for n in range(page.first, page.stop)
+        ]
+    ]
+    if result.page + 1 < len(result.pages):
+        rows.append([InlineKeyboardButton(t_text("btn_more", lang), callback_data=f"more:{rid}")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def press(update: Update, context: BotContext) -> None:
+    """Handle "More" and "full text" buttons; anything unknown, stale or foreign has expired."""
+    query, lang = update.callback_query, lang_of(update)
+    assert query is not None
+    match = CALLBACK.fullmatch(query.data or "")
+    message = query.message if isinstance(query.message, Message) else None  # not InaccessibleMessage
+    result = None
+    if match and message:
+        result = context.state.results.get(match["more"] or match["full"], message.chat_id, message.message_id)
+    if result is None or match is None or message is None:
+        logger.info("expired or unknown button from user %s", query.from_user.id)
+        await query.answer(t_text("expired", lang), show_alert=True)
+        return
+    if match["more"]:
+        if result.page + 1 >= len(result.pages):
+            await query.answer(t_text("no_more", lang))
+            return
+        result.page += 1
+        await query.edit_message_text(
+            result.pages[result.page].text, reply_markup=keyboard(match["more"], result, lang)
+        )
+        await query.answer()
+        return
+    number = int(match["n"])
+    if not 1 <= number <= len(result.answer.excerpts):
+        await query.answer(t_text("expired", lang), show_alert=True)
+        return
+    chunk_id = result.answer.excerpts[number - 1].hit.chunk.chunk_id
+    try:
+        passage = await asyncio.to_thread(context.library.passage, chunk_id)
+    except KeyError:  # the index was reloaded without this chunk
+        await query.answer(t_text("passage_gone", lang), show_alert=True)
+        return
+    await message.reply_text(render_passage_html(passage, lang=lang))
+    await query.answer()
+
+
+async def refuse_chat(update: Update, context: BotContext) -> None:
+    """Tell a chat outside STEPPE_ALLOWED_CHATS that the bot is private, and leave groups."""
+    lang, chat = lang_of(update), update.effective_chat
+    logger.info("refused chat %s (not on the allow-list)", chat.id if chat else None)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t_text("private_bot", lang), show_alert=True)
+        return
+    if chat is None:
+        return
+    joined = update.my_chat_member
+    if joined is not None and not _is_member(joined):
+        return  # we were removed: nothing to say, nowhere to say it
+    if joined is None and update.effective_message is not None:
+        await update.effective_message.reply_text(t("private_bot", lang))
+    else:
+        await context.bot.send_message(chat.id, t("private_bot", lang))
+    if chat.type != ChatType.PRIVATE:
+        await chat.leave()
+
+
+def _is_member(change: ChatMemberUpdated) -> bool:
+    return change.new_chat_member.status in (
+        ChatMemberStatus.MEMBER,
+        ChatMemberStatus.ADMINISTRATOR,
+        ChatMemberStatus.RESTRICTED,
+    )
+
+
+async def apologise(update: object) -> None:
+    """Tell the user, once, that something went wrong (the error handler's reply)."""
+    if not isinstance(update, Update):
+        return
+    lang = lang_of(update)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(t_text("error", lang), show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(t("error", lang))
+    except TelegramError as exc:
+        logger.warning("could not apologise for update %s: %s", update.update_id, exc)

@@ -1,0 +1,166 @@
+"""Bot settings, read once from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from index.errors import UserFacingError
+
+TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,100}$")
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(UserFacingError):
+    """A setting is missing or malformed; the message names it but never echoes secrets."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment. Secrets are kept out of ``repr``."""
+
+    token: str = field(repr=False)
+    index_dir: Path = Path("var/index")  # from_env uses index.build.default_index_dir()
+    model: str | None = None
+    base_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
+    admin_ids: frozenset[int] = frozenset()
+    allowed_chats: frozenset[int] | None = None
+    log_level: str = "INFO"
+    rate_limit: int = 10  # questions per minute per user; 0 turns the limit off
+    max_question_chars: int = 1000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``), falling back to ``env_file``.
+
+        Real environment variables win over the file. Raises SettingsError (exit code 2).
+        """
+        env = dict(read_env_file(env_file)) if env_file is not None else {}
+        env.update(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        webhook_url = _webhook_url(get("STEPPE_WEBHOOK_URL"))
+        secret = get("STEPPE_WEBHOOK_SECRET")
+        if secret is not None and not SECRET_RE.match(secret):
+            raise SettingsError("STEPPE_WEBHOOK_SECRET may hold only letters, digits, '_' and '-' (1 to 256 of them).")
+        if webhook_url and secret is None:
+            # Telegram echoes the secret in a header; a random one still keeps strangers out.
+            secret = secrets.token_urlsafe(32)
+        return cls(
+            token=_token(get("TELEGRAM_BOT_TOKEN")),
+            index_dir=Path(get("STEPPE_INDEX_DIR") or _default_index_dir()),
+            model=get("STEPPE_MODEL"),
+            base_url=_base_url(get("STEPPE_BASE_URL")),
+            webhook_url=webhook_url,
+            webhook_secret=secret,
+            webhook_listen=_listen(get("STEPPE_WEBHOOK_LISTEN")),
+            admin_ids=_ids("STEPPE_ADMIN_IDS", get("STEPPE_ADMIN_IDS")) or frozenset(),
+            allowed_chats=_ids("STEPPE_ALLOWED_CHATS", get("STEPPE_ALLOWED_CHATS")),
+            log_level=_log_level(get("STEPPE_LOG_LEVEL")),
+            rate_limit=_int("STEPPE_RATE_LIMIT", get("STEPPE_RATE_LIMIT"), 10, minimum=0),
+            max_question_chars=_int("STEPPE_MAX_QUESTION", get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
+        )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a simple ``KEY=value`` .env file; a missing file is an empty one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from exc
+    values: dict[str, str] = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _default_index_dir() -> Path:
+    from index.build import default_index_dir  # one rule for every front end; heavy, so late
+
+    return default_index_dir()
+
+
+def _token(value: str | None) -> str:
+    if value is None:
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in the "
+            "environment or in a .env file."
+        )
+    if not TOKEN_RE.match(value):
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then at least "
+            "30 letters, digits, '_' or '-'). Copy it again from @BotFather."
+        )
+    return value
+
+
+def _base_url(value: str | None) -> str | None:
+    if value is not None and urlsplit(value).scheme not in ("http", "https"):
+        raise SettingsError("STEPPE_BASE_URL must be an http:// or https:// URL, e.g. http://127.0.0.1:8081/bot")
+    return value
+
+
+def _webhook_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise SettingsError("STEPPE_WEBHOOK_URL must be an https:// URL (Telegram only calls HTTPS webhooks).")
+    return value
+
+
+def _listen(value: str | None) -> tuple[str, int]:
+    if value is None:
+        return ("127.0.0.1", 8443)
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"STEPPE_WEBHOOK_LISTEN must be host:port, e.g. 0.0.0.0:8443 (got {value!r}).")
+    return (host, int(port))
+
+
+def _ids(name: str, value: str | None) -> frozenset[int] | None:
+    if value is None:
+        return None
+    try:
+        return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated numeric ids, e.g. 12345,-100987654321.") from None
+
+
+def _log_level(value: str | None) -> str:
+    level = (value or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"STEPPE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {value!r}).")
+    return level
+
+
+def _int(name: str, value: str | None, default: int, *, minimum: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise SettingsError(f"{name} must be a whole number of at least {minimum} (got {value!r}).")
+    return int(value)
