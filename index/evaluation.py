@@ -222,7 +222,7 @@ def _relevant(hit, gold: Sequence[GoldSpan]) -> bool:
 
 def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DEFAULT_MODES, k: int = 10) -> dict:
     """Recall@1/@5, MRR@10 and both "not found" error rates for a question set, per mode and language."""
-    from index.answer import AnswerPolicy, is_answerable
+    from index.answer import AnswerPolicy, is_answerable, relevant_hits, score_sentences
     from index.search import Searcher
 
     questions = list(_read_jsonl(Path(path)))
@@ -242,7 +242,9 @@ def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DE
             )
             started = time.perf_counter()
             result = searcher.search(question["question"], k=k, mode=mode)
-            answered = is_answerable(result, policy, mode)
+            top = relevant_hits(result, policy, mode)[:3]
+            sentences = score_sentences(question["question"], top, searcher.embedder)
+            answered = is_answerable(result, policy, mode, sentences)
             elapsed = time.perf_counter() - started
             if question.get("answerable", True):
                 stats["answerable"] += 1
@@ -263,6 +265,7 @@ def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DE
                     "answerable": question.get("answerable", True),
                     "top_dense": round(result.top_dense, 4),
                     "top_bm25": round(result.top_bm25, 3),
+                    "best_sentence": round(sentences.best(), 4),
                     "answered": answered,
                     "first_relevant": first if question.get("answerable", True) else None,
                     "ms": round(elapsed * 1000, 1),

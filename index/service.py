@@ -63,7 +63,7 @@ class Library:
             result,
             policy=AnswerPolicy.for_model(searcher.manifest.model),
             mode=mode,
-            embedder=searcher.embedder if mode != "bm25" or excerpts else None,
+            embedder=searcher.embedder,
             document_lengths=searcher.document_lengths,
             with_excerpts=excerpts,
         )
