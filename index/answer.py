@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,17 +58,63 @@ class SentenceScores:
         return max((max(scores, default=0.0) for scores in self.semantic[:hits]), default=0.0)
 
 
-def score_sentences(question: str, hits: Sequence[Hit], embedder: Embedder | None) -> SentenceScores:
-    """Split each hit into sentences and score every sentence against the question in one batch."""
+class _SentenceVectors:
+    """A bounded, thread-safe cache of sentence vectors: popular passages are scored for free."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def encode(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        keys = [(embedder.model, text) for text in texts]
+        with self._lock:
+            found = {key: self._vectors[key] for key in keys if key in self._vectors}
+        missing = list(dict.fromkeys(key for key in keys if key not in found))
+        if missing:
+            vectors = embedder.encode_documents([text for _, text in missing])
+            with self._lock:
+                for key, vector in zip(missing, vectors, strict=True):
+                    found[key] = self._vectors[key] = vector
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        return np.stack([found[key] for key in keys]) if keys else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+_SENTENCE_VECTORS = _SentenceVectors()
+
+
+def score_sentences(
+    question: str,
+    hits: Sequence[Hit],
+    embedder: Embedder | None,
+    semantic_hits: int = SENTENCE_HITS,
+    query_vector: np.ndarray | None = None,
+) -> SentenceScores:
+    """Split each hit into sentences and score them against the question.
+
+    The first ``semantic_hits`` passages (those that decide the answer and fill the first page)
+    are scored by the model in one batch; later ones keep a zero semantic score and are trimmed
+    by word overlap alone, which keeps an answer's cost close to one query's.
+    """
     spans = [sentence_spans(hit.chunk.text) or [(0, len(hit.chunk.text))] for hit in hits]
-    texts = [hit.chunk.text[a:b] for hit, hit_spans in zip(hits, spans, strict=True) for a, b in hit_spans]
-    flat = np.zeros(len(texts), dtype=np.float32)
-    if embedder is not None and texts:
-        flat = embedder.encode_documents(texts) @ embedder.encode_queries([question])[0]
+    scored = [
+        hit.chunk.text[a:b]
+        for hit, hit_spans in list(zip(hits, spans, strict=True))[:semantic_hits]
+        for a, b in hit_spans
+    ]
+    flat = np.zeros(len(scored), dtype=np.float32)
+    if embedder is not None and scored:
+        if query_vector is None:
+            query_vector = embedder.encode_queries([question])[0]
+        flat = _SENTENCE_VECTORS.encode(embedder, scored) @ query_vector
     semantic, position = [], 0
-    for hit_spans in spans:
-        semantic.append([float(x) for x in flat[position : position + len(hit_spans)]])
-        position += len(hit_spans)
+    for index, hit_spans in enumerate(spans):
+        if index < semantic_hits:
+            semantic.append([float(x) for x in flat[position : position + len(hit_spans)]])
+            position += len(hit_spans)
+        else:
+            semantic.append([0.0] * len(hit_spans))
     return SentenceScores(spans=spans, semantic=semantic)
 
 
@@ -162,6 +210,7 @@ def build_answer(
     embedder: Embedder | None,
     document_lengths: dict[str, int],
     with_excerpts: bool = True,
+    query_vector: np.ndarray | None = None,
 ) -> Answer:
     """An Answer: excerpts when the corpus answers, else "not found" with the nearest topics."""
     notice = None
@@ -169,7 +218,9 @@ def build_answer(
         notice = "english_only"
     hits = relevant_hits(result, policy, mode)
     scored = hits if with_excerpts else hits[:SENTENCE_HITS]
-    sentences = score_sentences(question, scored, embedder) if embedder is not None else None
+    sentences = (
+        score_sentences(question, scored, embedder, query_vector=query_vector) if embedder is not None else None
+    )
     if not is_answerable(result, policy, mode, sentences):
         titles = dict.fromkeys(hit.doc.title for hit in result.hits[:5])
         return Answer(question=question, answered=False, excerpts=(), suggestions=tuple(titles)[:3], notice=notice)

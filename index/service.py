@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from index.answer import AnswerPolicy, build_answer
 from index.embedding import Embedder, load_embedder
+from index.errors import IndexCorrupt
 from index.models import Answer, Filters, IndexStats, Passage, SourceStats
-from index.search import Searcher, SearchResult
-from index.store import current_generation, dir_size
+from index.search import MAX_QUERY_CHARS, Searcher, SearchResult
+from index.store import CURRENT, STORE, current_generation, dir_size
+
+T = TypeVar("T")
 
 
 class Library:
-    """An opened index plus its model. Thread-safe; ``reload`` swaps generations atomically."""
+    """An opened index plus its model. Thread-safe; ``reload`` swaps generations atomically.
+
+    Every call works on one generation from start to end. A build keeps only the newest two
+    generations, so one still in use can be deleted by two builds in a row; a call that finds
+    its generation gone switches to the newest one and runs again there, whole.
+    """
 
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher
@@ -44,7 +55,7 @@ class Library:
         self, question: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None
     ) -> SearchResult:
         """Ranked chunks with their signals."""
-        return self._searcher.search(question, k=k, mode=mode, filters=filters)
+        return self._on_live(lambda searcher: searcher.search(question, k=k, mode=mode, filters=filters))
 
     def answer(
         self,
@@ -56,7 +67,13 @@ class Library:
         excerpts: bool = True,
     ) -> Answer:
         """Cited excerpts answering the question, or an honest "not found"."""
-        searcher = self._searcher  # one generation for the whole answer, even during a reload
+        return self._on_live(lambda searcher: self._answer(searcher, question, k, mode, filters, excerpts))
+
+    @staticmethod
+    def _answer(
+        searcher: Searcher, question: str, k: int, mode: str, filters: Filters | None, excerpts: bool
+    ) -> Answer:
+        # One generation (searcher) for the whole answer, even during a reload.
         result = searcher.search(question, k=k, mode=mode, filters=filters)
         return build_answer(
             question.strip(),
@@ -66,11 +83,15 @@ class Library:
             embedder=searcher.embedder,
             document_lengths=searcher.document_lengths,
             with_excerpts=excerpts,
+            query_vector=searcher.encode_query(question.strip()[:MAX_QUERY_CHARS]),
         )
 
     def passage(self, chunk_id: int, neighbours: int = 1) -> Passage:
         """A chunk in full with its neighbouring chunks; KeyError when it no longer exists."""
-        searcher = self._searcher
+        return self._on_live(lambda searcher: self._passage(searcher, chunk_id, neighbours))
+
+    @staticmethod
+    def _passage(searcher: Searcher, chunk_id: int, neighbours: int) -> Passage:
         chunks = searcher.neighbours(chunk_id, neighbours, neighbours)
         focus = next(c for c in chunks if c.chunk_id == chunk_id)
         text = searcher.document_text(focus.doc_id)
@@ -88,18 +109,36 @@ class Library:
         """The name of the generation in use."""
         return self._searcher.generation.name
 
+    def _on_live(self, work: Callable[[Searcher], T]) -> T:
+        """``work`` on the live generation; once more on the newest if a build deleted it meanwhile."""
+        searcher = self._searcher
+        try:
+            return work(searcher)
+        except (IndexCorrupt, sqlite3.Error, FileNotFoundError):
+            if (searcher.generation / STORE).is_file():
+                raise  # really broken, not replaced
+        self.reload()
+        return work(self._searcher)
+
+    def published_generation(self) -> str | None:
+        """The name of the generation CURRENT points to now (one small read), or None if unreadable."""
+        try:
+            name = (self._searcher.index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return name or None
+
     def changed_on_disk(self) -> bool:
         """True when a newer generation has been published since this one was opened."""
-        try:
-            return current_generation(self._searcher.index_dir).name != self._searcher.generation.name
-        except Exception:
-            return False
+        published = self.published_generation()
+        return published is not None and published != self._searcher.generation.name
 
     def reload(self) -> bool:
         """Open the newest generation and switch to it atomically; True if it switched.
 
         The new generation is fully opened before the switch, so questions in flight finish
-        on the old one and no question ever sees a mix of both.
+        on the old one and no question ever sees a mix of both. A generation that cannot be
+        opened raises (IndexCorrupt, ModelMismatch, ...) and the old one stays live.
         """
         with self._reload_lock:
             if not self.changed_on_disk():
@@ -112,7 +151,10 @@ class Library:
 
     def stats(self) -> IndexStats:
         """Documents and chunks per source, dates, countries, model and size."""
-        searcher = self._searcher
+        return self._on_live(self._stats)
+
+    @staticmethod
+    def _stats(searcher: Searcher) -> IndexStats:
         conn = searcher._conn()
         rows = conn.execute(
             "SELECT d.source, d.license, count(DISTINCT d.doc_id), count(c.chunk_id), min(d.date), max(d.date),"
