@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,9 +22,10 @@ from telegram.error import TelegramError
 from bot.questions import has_words, normalise
 from bot.render import paginate_html, render_passage_html
 from bot.state import BotContext, Result
-from bot.strings import EXAMPLE_QUESTION, supported, t, t_text
+from bot.strings import example, number, supported, t, t_text
 from index.errors import UserFacingError
 from index.filters import parse_query
+from index.language import detect_language
 from index.models import Answer
 
 logger = logging.getLogger(__name__)
@@ -33,10 +35,61 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds per chat ac
 CALLBACK = re.compile(r"more:(?P<more>[A-Za-z0-9_-]{16})|full:(?P<full>[A-Za-z0-9_-]{16}):(?P<n>[1-9][0-9]?)")
 
 
-def lang_of(update: Update) -> str:
-    """The catalogue language for the user behind ``update``."""
+RUSSIAN_QUESTIONS = frozenset({"ru", "kk", "ky"})  # questions answered in Russian whatever the app's language
+
+
+def lang_of(update: Update, text: str | None = None) -> str:
+    """The language of the bot's words: Russian for a question in Russian, Kazakh or Kyrgyz, else
+    the user's Telegram language (``strings.supported``). Excerpts stay in their source's language."""
+    if text and detect_language(text) in RUSSIAN_QUESTIONS:
+        return "ru"
     user = update.effective_user
     return supported(user.language_code if user else None)
+
+
+def example_for(context: BotContext, lang: str) -> str:
+    """The example question for ``lang``, in English while the index's model reads English only."""
+    library = context.bot_data.library
+    return example(lang, bool(getattr(library, "multilingual", False)))
+
+
+async def follow_index(context: BotContext) -> None:
+    """Switch to a newer index generation if one was published; a cheap look, at most every few seconds.
+
+    The look (one small file) and the reload run in a worker thread, so the event loop never
+    waits on the disk; questions in flight finish on the old generation. A generation that
+    fails to open is logged once and skipped, and the old one keeps serving.
+    """
+    state, interval = context.state, context.settings.reload_interval
+    now = time.monotonic()
+    if interval <= 0 or now < state.next_index_check or state.switching:
+        return
+    state.next_index_check = now + interval
+    library = context.library
+    if not hasattr(library, "published_generation"):
+        return  # a stand-in library without generations
+    state.switching = True
+    try:
+        published = await asyncio.to_thread(library.published_generation)
+        if published is None or published in (library.generation(), state.failed_generation):
+            return
+        logger.info("index generation %s was published; switching to it", published)
+        try:
+            await asyncio.to_thread(library.reload)
+            state.stats = await asyncio.to_thread(library.stats)
+        except Exception as exc:  # any failure must leave the old index serving
+            state.failed_generation = published
+            logger.error(
+                "could not open the new index generation %s, still serving %s: %s",
+                published,
+                library.generation(),
+                exc,
+            )
+            return
+        state.failed_generation = None
+        logger.info("now serving index generation %s", library.generation())
+    finally:
+        state.switching = False
 
 
 @asynccontextmanager
@@ -62,23 +115,25 @@ async def typing(message: Message) -> AsyncIterator[None]:
         task.cancel()
 
 
-def _problem(text: str, max_chars: int, lang: str) -> str | None:
+def _problem(text: str, max_chars: int, lang: str, sample: str) -> str | None:
     """A polite reply if ``text`` cannot be a question, else None."""
     if not text:
-        return t("empty_question", lang, example=EXAMPLE_QUESTION)
+        return t("empty_question", lang, example=sample)
     if len(text) > max_chars:
-        return t("too_long", lang, length=f"{len(text):,}", limit=f"{max_chars:,}")
+        return t("too_long", lang, length=number(len(text), lang), limit=number(max_chars, lang))
     if not has_words(text):
-        return t("no_words", lang, example=EXAMPLE_QUESTION)
+        return t("no_words", lang, example=sample)
     return None
 
 
 async def answer_question(update: Update, context: BotContext, raw: str) -> None:
     """Answer ``raw`` (the question text of the update's message) with cited excerpts."""
-    message, lang = update.effective_message, lang_of(update)
+    message = update.effective_message
     assert message is not None
     user_id = update.effective_user.id if update.effective_user else message.chat_id
     text = normalise(raw)
+    lang = lang_of(update, text[: context.settings.max_question_chars])
+    sample = example_for(context, lang)
     logger.info("question from user %s in chat %s (%d chars)", user_id, message.chat_id, len(text))
     logger.debug("question text: %r", text)
 
@@ -88,7 +143,7 @@ async def answer_question(update: Update, context: BotContext, raw: str) -> None
         if verdict.notify:
             await message.reply_text(t("slow_down", lang, seconds=verdict.wait))
         return
-    problem = _problem(text, context.settings.max_question_chars, lang)
+    problem = _problem(text, context.settings.max_question_chars, lang, sample)
     if problem:
         await message.reply_text(problem)
         return
@@ -100,9 +155,10 @@ async def answer_question(update: Update, context: BotContext, raw: str) -> None
     question = question.strip()
     if not question or not has_words(question):
         key = "no_words" if question else ("empty_question" if filters.is_empty() else "filters_only")
-        await message.reply_text(t(key, lang, example=EXAMPLE_QUESTION))
+        await message.reply_text(t(key, lang, example=sample))
         return
 
+    await follow_index(context)
     search = asyncio.ensure_future(
         asyncio.to_thread(context.library.answer, question, filters=None if filters.is_empty() else filters)
     )
@@ -126,7 +182,7 @@ async def send_answer(message: Message, context: BotContext, answer: Answer, use
     if not answer.answered or not answer.excerpts:
         await message.reply_text(pages[0].text)
         return
-    result = Result(chat_id=message.chat_id, user_id=user_id, answer=answer, pages=pages)
+    result = Result(chat_id=message.chat_id, user_id=user_id, answer=answer, pages=pages, lang=lang)
     rid = context.state.results.put(result)
     sent = await message.reply_text(pages[0].text, reply_markup=keyboard(rid, result, lang))
     result.message_id = sent.message_id
@@ -159,6 +215,7 @@ async def press(update: Update, context: BotContext) -> None:
         logger.info("expired or unknown button from user %s", query.from_user.id)
         await query.answer(t_text("expired", lang), show_alert=True)
         return
+    lang = result.lang  # the buttons speak the language of the answer they belong to
     if match["more"]:
         if result.page + 1 >= len(result.pages):
             await query.answer(t_text("no_more", lang))
@@ -215,7 +272,8 @@ async def apologise(update: object) -> None:
     """Tell the user, once, that something went wrong (the error handler's reply)."""
     if not isinstance(update, Update):
         return
-    lang = lang_of(update)
+    message = update.effective_message
+    lang = lang_of(update, message.text[:1000] if message is not None and message.text else None)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(t_text("error", lang), show_alert=True)

@@ -12,9 +12,10 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -29,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot import handlers as h
-from bot.logs import install_token_redaction, setup_logging
+from bot.logs import install_token_redaction, redact, setup_logging
 from bot.questions import AddressedToBot
 from bot.settings import Settings
 from bot.state import BotContext, BotState, FloodGate
@@ -47,15 +48,17 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]  # edited mess
 class PatientRateLimiter(AIORateLimiter):
     """AIORateLimiter (flood limits, retry after RetryAfter) that also retries transient failures.
 
-    A 5xx answer or a dropped connection (a plain NetworkError, not BadRequest or TimedOut)
-    is retried after a short back-off. A dropped connection after Telegram acted could in
-    principle duplicate a message; a lost reply is the worse failure. Chat actions are not
-    retried: a late "typing…" would only hold up the answer it announces.
+    A 5xx answer, a dropped connection (a plain NetworkError, not BadRequest) or a timeout
+    before the request was sent (connecting, or waiting for a free connection) is retried
+    after a short back-off. A dropped connection after Telegram acted could in principle
+    duplicate a message; a lost reply is the worse failure. A timeout waiting for the answer
+    is not retried: Telegram has most likely acted, and a retry would send the reply twice.
+    Chat actions are not retried: a late "typing…" would only hold up the answer it announces.
     """
 
     NO_RETRY = frozenset({"sendChatAction"})
 
-    def __init__(self, network_retries: int = 2, backoff: float = 0.3, **kwargs: Any) -> None:
+    def __init__(self, network_retries: int = 3, backoff: float = 0.3, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.network_retries, self.backoff = network_retries, backoff
 
@@ -73,11 +76,18 @@ class PatientRateLimiter(AIORateLimiter):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except NetworkError as exc:
-                if type(exc) is not NetworkError or attempt == self.network_retries or endpoint in self.NO_RETRY:
+                if not _unsent(exc) or attempt == self.network_retries or endpoint in self.NO_RETRY:
                     raise
                 logger.info("Telegram %s failed (%s); retrying", endpoint, exc)
                 await asyncio.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
+
+
+def _unsent(exc: NetworkError) -> bool:
+    """True for failures after which a retry cannot duplicate: 5xx, dropped, or never sent."""
+    if type(exc) is NetworkError:
+        return True
+    return isinstance(exc, TimedOut) and isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 def bot_commands(lang: str, admin: bool = False) -> list[BotCommand]:
@@ -100,7 +110,10 @@ async def post_init(app: Application) -> None:
         await app.bot.set_my_commands(bot_commands(lang), language_code=code)
     for admin_id in state.settings.admin_ids:
         try:
-            await app.bot.set_my_commands(bot_commands("en", admin=True), scope=BotCommandScopeChat(admin_id))
+            for lang in STRINGS:
+                code = None if lang == "en" else lang
+                scope = BotCommandScopeChat(admin_id)
+                await app.bot.set_my_commands(bot_commands(lang, admin=True), scope=scope, language_code=code)
         except TelegramError as exc:  # the admin has not started a chat with the bot yet
             logger.info("no admin command menu for user %s: %s", admin_id, exc)
     logger.info("ready: %s documents, %s chunks", state.stats.documents, state.stats.chunks)
@@ -196,5 +209,15 @@ def main_bot() -> int:
     except UserFacingError as exc:
         print(f"steppe bot: {exc}", file=sys.stderr)
         return exc.exit_code
-    run_bot(settings, library)
+    try:
+        run_bot(settings, library)
+    except InvalidToken:  # PTB's message quotes the token: never print it
+        print(
+            "steppe bot: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped). Copy it again from @BotFather.",
+            file=sys.stderr,
+        )
+        return 2
+    except TelegramError as exc:  # the Bot API cannot be reached at start; a supervisor may retry
+        print(f"steppe bot: cannot reach the Telegram Bot API: {redact(str(exc))}", file=sys.stderr)
+        return 1
     return 0

@@ -129,6 +129,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(render_text(library.answer(question, mode=args.mode, filters=filters)))
         except UserFacingError as exc:
             print(str(exc))
+        except Exception as exc:  # one bad question never ends the chat
+            if os.environ.get("STEPPE_DEBUG"):
+                raise
+            print(f"Sorry, something went wrong with that question ({type(exc).__name__}). Please try another.")
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
@@ -248,10 +252,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        from bot.logs import redact  # no secret reaches stderr, not even in a traceback
+
         if os.environ.get("STEPPE_DEBUG"):
-            raise
+            import traceback
+
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
+            return 1
         print(
-            f"steppe: unexpected error: {type(exc).__name__}: {exc} (set STEPPE_DEBUG=1 for details)", file=sys.stderr
+            redact(f"steppe: unexpected error: {type(exc).__name__}: {exc} (set STEPPE_DEBUG=1 for details)"),
+            file=sys.stderr,
         )
         return 1
 

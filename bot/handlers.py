@@ -12,15 +12,15 @@ import time
 from urllib.parse import urlsplit
 
 from telegram import Update
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
 from bot import answering
-from bot.answering import lang_of
+from bot.answering import example_for, lang_of
 from bot.questions import normalise, question_text
 from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html
 from bot.state import BotContext
-from bot.strings import EXAMPLE_QUESTION, t, t_text
+from bot.strings import DEFAULT_LANG, t, t_text
 from index.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,10 @@ async def start(update: Update, context: BotContext) -> None:
     assert stats is not None, "post_init caches the stats"
     documents = count_documents(stats.documents, lang)
     sources = ", ".join(s.source for s in stats.sources[:6])
-    await _reply(update, t("start", lang, documents=documents, sources=sources, example=EXAMPLE_QUESTION))
+    text = t("start", lang, documents=documents, sources=sources, example=example_for(context, lang))
+    if lang != DEFAULT_LANG and not getattr(context.library, "multilingual", False):
+        text += "\n\n" + t("start_english_only", lang)
+    await _reply(update, text)
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -56,7 +59,8 @@ async def ask(update: Update, context: BotContext) -> None:
     assert update.effective_message is not None
     raw = question_text(update.effective_message)
     if not normalise(raw):
-        await _reply(update, t("ask_usage", lang_of(update), example=EXAMPLE_QUESTION))
+        lang = lang_of(update)
+        await _reply(update, t("ask_usage", lang, example=example_for(context, lang)))
         return
     await answering.answer_question(update, context, raw)
 
@@ -106,8 +110,10 @@ async def reload(update: Update, context: BotContext) -> None:
         switched = await asyncio.to_thread(context.library.reload)
         context.state.stats = await asyncio.to_thread(context.library.stats)
     except UserFacingError as exc:
-        await _reply(update, t("message", lang, message=exc))
+        logger.error("admin %s asked for a reload, which failed: %s", _user_id(update), exc)
+        await _reply(update, t("reload_failed", lang, message=exc))
         return
+    context.state.failed_generation = None
     logger.info("admin %s reloaded the index: %s", _user_id(update), "switched" if switched else "unchanged")
     await _reply(update, t("reload_done" if switched else "reload_same", lang))
 
@@ -122,7 +128,7 @@ async def stats(update: Update, context: BotContext) -> None:
     runtime = t(
         "runtime",
         lang,
-        uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m",
+        uptime=t_text("uptime", lang, hours=uptime // 3600, minutes=uptime % 3600 // 60),
         questions=state.questions,
         errors=state.errors,
         results=len(state.results),
@@ -158,7 +164,8 @@ async def add(update: Update, context: BotContext) -> None:
 
 async def not_text(update: Update, context: BotContext) -> None:
     """Stickers, photos, voice, files, locations in a private chat: explain we read text only."""
-    await _reply(update, t("not_text", lang_of(update), example=EXAMPLE_QUESTION))
+    lang = lang_of(update)
+    await _reply(update, t("not_text", lang, example=example_for(context, lang)))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -182,6 +189,11 @@ async def error(update: object, context: BotContext) -> None:
         logger.warning("network problem while fetching updates: %s", context.error)
         return
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, TimedOut):
+        # Telegram took too long to confirm a reply it has most likely sent: an apology would
+        # be a second message (and would probably time out too).
+        logger.warning("Telegram did not confirm in time while handling update %s: %s", update_id, context.error)
+        return
     logger.error("Exception while handling update %s", update_id, exc_info=context.error)
     context.state.errors += 1
     await answering.apologise(update)

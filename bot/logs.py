@@ -15,6 +15,7 @@ from typing import IO, Any
 
 TOKEN_PATTERN = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 REDACTED = "bot<redacted>"
+BARE_TOKEN = re.compile(r"(?<![\w-])\d{1,20}:[A-Za-z0-9_-]{30,100}(?![\w-])")  # a token outside a URL
 
 _tokens: set[str] = set()
 _lock = threading.Lock()
@@ -23,7 +24,7 @@ _installed = False
 
 def redact(text: str) -> str:
     """``text`` with every bot token (known or ``bot<digits>:<secret>``-shaped) replaced."""
-    text = TOKEN_PATTERN.sub(REDACTED, text)
+    text = BARE_TOKEN.sub("<redacted>", TOKEN_PATTERN.sub(REDACTED, text))
     for token in _tokens:
         text = text.replace(token, "<redacted>")
     return text

@@ -25,11 +25,25 @@ class AddressedToBot(filters.MessageFilter):
         return bool(_mentions(message))
 
 
+def entity_texts(message: Message, types: list[str]) -> dict[MessageEntity, str]:
+    """The message's entities of ``types`` with their text, like ``Message.parse_entities``.
+
+    Offsets count UTF-16 code units. PTB encodes the text strictly, so a lone surrogate
+    (which Telegram's JSON can carry as an escape) would raise; here it is passed through.
+    """
+    units = (message.text or "").encode("utf-16-le", "surrogatepass")
+    return {
+        entity: units[2 * entity.offset : 2 * (entity.offset + entity.length)].decode("utf-16-le", "surrogatepass")
+        for entity in message.entities
+        if entity.type in types
+    }
+
+
 def _mentions(message: Message) -> list[str]:
     """The texts of the entities in ``message`` that mention this bot."""
     bot = message.get_bot()
     username = (bot.username or "").lower()
-    entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    entities = entity_texts(message, [MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
     return [
         text
         for entity, text in entities.items()
@@ -43,7 +57,7 @@ def question_text(message: Message) -> str:
     text = message.text or ""
     commands = [
         (entity, value)
-        for entity, value in message.parse_entities([MessageEntity.BOT_COMMAND]).items()
+        for entity, value in entity_texts(message, [MessageEntity.BOT_COMMAND]).items()
         if entity.offset == 0
     ]
     if commands:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.strings import DEFAULT_LANG, has, t, t_text
+from bot.strings import DEFAULT_LANG, has, plural, t, t_text
+from bot.strings import number as format_number
 from index.models import Answer, DocInfo, Excerpt, IndexStats, Passage, SourceStats
 
 TELEGRAM_LIMIT = 4096
@@ -33,6 +34,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Russian months: alone with a year ("окт. 2012") and after a day, in the genitive ("10 окт. 2012").
+_MONTHS_RU = ("янв.", "февр.", "март", "апр.", "май", "июнь", "июль", "авг.", "сент.", "окт.", "нояб.", "дек.")
+_MONTHS_RU_OF = ("янв.", "февр.", "марта", "апр.", "мая", "июня", "июля", "авг.", "сент.", "окт.", "нояб.", "дек.")
 _ANSI_BOLD, _ANSI_RESET = "\x1b[1m", "\x1b[0m"
 
 
@@ -77,8 +81,8 @@ def preview(text: str | None, limit: int) -> str:
     return flat[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
 
 
-def format_date(date: str | None) -> str:
-    """ISO ``YYYY[-MM[-DD]]`` as "2012", "Oct 2012" or "10 Oct 2012"; anything else as given."""
+def format_date(date: str | None, lang: str = DEFAULT_LANG) -> str:
+    """ISO ``YYYY[-MM[-DD]]`` as "2012", "Oct 2012" or "10 Oct 2012" (in ``lang``); anything else as given."""
     if not date:
         return ""
     match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:[T ].*)?", date.strip())
@@ -87,12 +91,16 @@ def format_date(date: str | None) -> str:
     year, month, day = match.groups()
     if month is None:
         return year
-    words = f"{_MONTHS[int(month) - 1]} {year}"
+    if lang == "ru":
+        names = _MONTHS_RU_OF if day else _MONTHS_RU
+        words = f"{names[int(month) - 1]} {year}"
+    else:
+        words = f"{_MONTHS[int(month) - 1]} {year}"
     return f"{int(day)} {words}" if day else words
 
 
 def _date_range(first: str | None, last: str | None, lang: str) -> str:
-    first, last = format_date(first), format_date(last)
+    first, last = format_date(first, lang), format_date(last, lang)
     if first and last and first != last:
         return f"{first} – {last}"
     return first or last or t_text("dates_unknown", lang)
@@ -156,16 +164,16 @@ def longest_suffix(text: str, ok: Callable[[int], bool]) -> int:
 # Citations and excerpts
 
 
-def _citation_parts(doc: DocInfo) -> tuple[str, str]:
+def _citation_parts(doc: DocInfo, lang: str = DEFAULT_LANG) -> tuple[str, str]:
     """(title, "Source, date") for a citation, both plain text."""
     title = preview(doc.title or doc.path or doc.doc_id, TITLE_PREVIEW)
-    rest = ", ".join(part for part in (preview(doc.source, SOURCE_PREVIEW), format_date(doc.date)) if part)
+    rest = ", ".join(part for part in (preview(doc.source, SOURCE_PREVIEW), format_date(doc.date, lang)) if part)
     return title, rest
 
 
-def citation_html(doc: DocInfo, number: int | None = None) -> str:
+def citation_html(doc: DocInfo, number: int | None = None, lang: str = DEFAULT_LANG) -> str:
     """A citation line: "[1] <a href=...>Title</a> — Source, date" (a link only for http/https)."""
-    title, rest = _citation_parts(doc)
+    title, rest = _citation_parts(doc, lang)
     href = safe_href(doc.url)
     label = f'<a href="{href}">{esc(title)}</a>' if href and title else esc(title)
     line = f"{label} — {esc(rest)}" if rest else label
@@ -212,16 +220,16 @@ def _html_piece(segment: str, highlighted: bool) -> str:
     return f"<b>{escaped}</b>" if highlighted and escaped.strip() else escaped
 
 
-def _excerpt_block(excerpt: Excerpt, number: int, end: int | None = None) -> str:
+def _excerpt_block(excerpt: Excerpt, number: int, end: int | None = None, lang: str = DEFAULT_LANG) -> str:
     end = len(excerpt.text) if end is None else end
     body = _excerpt_markup(excerpt, end, _html_piece)
-    return f"{body}\n{citation_html(excerpt.hit.doc, number)}"
+    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}"
 
 
-def _fitted_block(excerpt: Excerpt, number: int, budget: int) -> str:
+def _fitted_block(excerpt: Excerpt, number: int, budget: int, lang: str = DEFAULT_LANG) -> str:
     """The excerpt block trimmed at a sentence or word end so it takes at most ``budget`` units."""
-    end = longest_prefix(excerpt.text, lambda n: utf16_len(_excerpt_block(excerpt, number, n)) <= budget)
-    return _excerpt_block(excerpt, number, end)
+    end = longest_prefix(excerpt.text, lambda n: utf16_len(_excerpt_block(excerpt, number, n, lang)) <= budget)
+    return _excerpt_block(excerpt, number, end, lang)
 
 
 # Telegram HTML: answers
@@ -271,12 +279,12 @@ def paginate_html(
         blocks: list[str] = []
         stop = first
         while stop < total and stop - first < max(1, per_page):
-            block = _excerpt_block(excerpts[stop], stop + 1)
+            block = _excerpt_block(excerpts[stop], stop + 1, lang=lang)
             if not fits(_join(header, *blocks, block, footer(first, stop + 1)), limit):
                 if blocks:
                     break
                 budget = limit - utf16_len(_join(header, "x", footer(first, stop + 1))) + 1
-                block = _fitted_block(excerpts[stop], stop + 1, budget)
+                block = _fitted_block(excerpts[stop], stop + 1, budget, lang)
             blocks.append(block)
             stop += 1
         pages.append(HtmlPage(_join(header, *blocks, footer(first, stop)), first, stop))
@@ -320,7 +328,7 @@ def render_passage_html(passage: Passage, *, lang: str = DEFAULT_LANG, limit: in
     start = max(0, min(passage.focus_start, len(text)))
     stop = max(start, min(passage.focus_end, len(text)))
     before, focus, after = text[:start], text[start:stop], text[stop:]
-    citation = citation_html(passage.doc)
+    citation = citation_html(passage.doc, lang=lang)
 
     def build(b_start: int, f_end: int, a_end: int) -> str:
         head = ("…" if passage.cut_before or b_start > 0 else "") + esc(before[b_start:]).strip()
@@ -406,24 +414,25 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
 # Index statistics: /sources, /about, /stats and `steppe index stats`
 
 
-def _count(n: int) -> str:
-    return f"{n:,}"
+def _count(n: int, lang: str = DEFAULT_LANG) -> str:
+    return format_number(n, lang)
 
 
 def count_documents(n: int, lang: str = DEFAULT_LANG) -> str:
-    """The number of documents in words: "1 document", "2,345 documents"."""
-    return t_text("documents_one" if n == 1 else "documents", lang, n=_count(n))
+    """The number of documents in words: "1 document", "2,345 documents" ("2 345 документов")."""
+    return t_text(plural("documents", n, lang), lang, n=_count(n, lang))
 
 
-def _size(n: int) -> str:
+def _size(n: int, lang: str = DEFAULT_LANG) -> str:
+    units = t_text("size_units", lang).split()  # bytes, KB, MB, GB
     if n < 1024:
-        return f"{n} bytes"
+        return f"{n} {units[0]}"
     size = n / 1024
-    for unit in ("KB", "MB"):
+    for unit in units[1:3]:
         if size < 1024:
-            return f"{size:.1f} {unit}"
+            return f"{format_number(size, lang, 1)} {unit}"
         size /= 1024
-    return f"{size:.1f} GB"
+    return f"{format_number(size, lang, 1)} {units[3]}"
 
 
 def _licence_line(source: SourceStats, lang: str) -> str:
@@ -444,7 +453,7 @@ def stats_sections(stats: IndexStats, lang: str = DEFAULT_LANG) -> dict[str, tup
         )
         for s in stats.sources
     ]
-    countries = ", ".join(f"{name} ({_count(n)})" for name, n in stats.countries[:MAX_COUNTRIES])
+    countries = ", ".join(f"{name} ({_count(n, lang)})" for name, n in stats.countries[:MAX_COUNTRIES])
     if len(stats.countries) > MAX_COUNTRIES:
         countries += ", …"
     index = t_text(
@@ -454,15 +463,15 @@ def stats_sections(stats: IndexStats, lang: str = DEFAULT_LANG) -> dict[str, tup
         dim=stats.dim,
         backend=stats.backend,
         documents=count_documents(stats.documents, lang),
-        chunks=_count(stats.chunks),
-        size=_size(stats.size_bytes),
-        built=format_date(stats.built_at) or stats.built_at,
+        chunks=_count(stats.chunks, lang),
+        size=_size(stats.size_bytes, lang),
+        built=format_date(stats.built_at, lang) or stats.built_at,
     )
     summary = t_text(
         "sources_summary",
         lang,
         documents=count_documents(stats.documents, lang),
-        chunks=_count(stats.chunks),
+        chunks=_count(stats.chunks, lang),
         dates=_date_range(stats.first_date, stats.last_date, lang),
     )
     return {

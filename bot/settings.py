@@ -39,6 +39,7 @@ class Settings:
     log_level: str = "INFO"
     rate_limit: int = 10  # questions per minute per user; 0 turns the limit off
     max_question_chars: int = 1000
+    reload_interval: float = 5.0  # seconds between looks for a newer index generation; 0: never
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -73,6 +74,7 @@ class Settings:
             log_level=_log_level(get("STEPPE_LOG_LEVEL")),
             rate_limit=_int("STEPPE_RATE_LIMIT", get("STEPPE_RATE_LIMIT"), 10, minimum=0),
             max_question_chars=_int("STEPPE_MAX_QUESTION", get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
+            reload_interval=_seconds("STEPPE_RELOAD_SECONDS", get("STEPPE_RELOAD_SECONDS"), 5.0),
         )
 
 
@@ -164,3 +166,15 @@ def _int(name: str, value: str | None, default: int, *, minimum: int) -> int:
     if not value.isdigit() or int(value) < minimum:
         raise SettingsError(f"{name} must be a whole number of at least {minimum} (got {value!r}).")
     return int(value)
+
+
+def _seconds(name: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86400:  # also rejects nan and inf
+        raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
+    return seconds

@@ -32,6 +32,7 @@ class Result:
     page: int = 0
     message_id: int | None = None  # the bot's message carrying the buttons, once sent
     expires: float = 0.0
+    lang: str = "en"  # the language of the bot's words on the pages and buttons
 
 
 class ResultCache:
@@ -133,6 +134,9 @@ class BotState:
     started: float = field(default_factory=time.monotonic)
     questions: int = 0
     errors: int = 0
+    next_index_check: float = 0.0  # monotonic time of the next look at the index's CURRENT pointer
+    switching: bool = False  # a reload to a newer generation is running
+    failed_generation: str | None = None  # a published generation that failed to open; not retried
 
     def allows(self, chat_id: int | None, user_id: int | None, private: bool) -> bool:
         """True unless an allow-list is set and this chat (or admin's private chat) is not on it."""

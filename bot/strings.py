@@ -12,6 +12,11 @@ from typing import Any
 
 DEFAULT_LANG = "en"
 EXAMPLE_QUESTION = "Why does Russia keep a military base in Tajikistan?"
+EXAMPLES = {"en": EXAMPLE_QUESTION, "ru": "Зачем России военная база в Таджикистане?"}
+# Telegram interface languages served in Russian: Russian is an official language in Belarus,
+# Kazakhstan and Kyrgyzstan and the common second language in Tajikistan and Uzbekistan, so
+# those users read it more easily than English. Ukrainian users get English: we don't presume.
+RUSSIAN_READERS = frozenset({"ru", "be", "kk", "ky", "tg", "uz"})
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -70,12 +75,17 @@ STRINGS: dict[str, dict[str, str]] = {
         ),
         "unknown_command": "I don't know that command. /help lists what I can do.",
         # Answer.notice codes from the answer layer, worded here (unknown codes are shown as given)
-        "notice_english_only": "Answers work best in English; I searched anyway.",
+        "notice_english_only": (
+            "The corpus is in English and this index's model reads English only, so I search questions in "
+            "other languages less well; I searched anyway. Admins can enable the multilingual index: "
+            "pip install 'steppe[multilingual]', then steppe index build --model multilingual --rebuild."
+        ),
         "slow_down": (
             "You're asking faster than I can keep up with. Please slow down and try again in {seconds} seconds."
         ),
         "search_timeout": "That search took too long. Please try again, perhaps with fewer words.",
         "message": "{message}",  # a UserFacingError's own words
+        "start_english_only": "The corpus is in English and the model reads English only: ask in English.",
         # Results
         "not_found": "I found nothing in the corpus that answers this.",
         "suggest": "The corpus does cover, for example:",
@@ -92,6 +102,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "sources_summary": "{documents}, {chunks} passages, dated {dates}.",
         "documents": "{n} documents",
         "documents_one": "{n} document",
+        "size_units": "bytes KB MB GB",
+        "uptime": "{hours}h {minutes}m",
         "sources_heading": "Sources",
         "source_line": "{source}: {documents}, {dates}",
         "countries_heading": "Countries mentioned (documents)",
@@ -115,12 +127,133 @@ STRINGS: dict[str, dict[str, str]] = {
         "admin_only": "Sorry, that command is only for the bot's admins.",
         "reload_done": "Reloaded: the index on disk had changed.",
         "reload_same": "The index on disk has not changed; nothing to reload.",
+        "reload_failed": "Could not switch to the new index, so I keep serving the previous one. {message}",
         "add_usage": "Usage: <code>/add https://example.com/article</code>",
         "add_unavailable": "Adding articles by URL is not available yet.",
         "runtime": (
             "Up {uptime}. {questions} questions answered, {errors} errors, {results} results kept for buttons."
         ),
         "error": "Sorry, something went wrong. Please try again.",
+    },
+    "ru": {
+        # /start, /help и меню команд
+        "start": (
+            "Здравствуйте! Я отвечаю на вопросы о связях России со странами Центральной Азии (Казахстан, "
+            "Кыргызстан, Таджикистан, Туркменистан, Узбекистан). В моём корпусе {documents} ({sources}); "
+            "я отвечаю цитатами из него и всегда указываю источник. Я ничего не придумываю: если в корпусе "
+            "нет ответа, я так и скажу.\n\n"
+            "Попробуйте: <i>{example}</i>\n\n"
+            "В личном чате просто напишите вопрос; в группе используйте /ask, упомяните меня или ответьте "
+            "на моё сообщение. О фильтрах — в /help."
+        ),
+        "start_english_only": (
+            "Корпус на английском, и сейчас работает модель, которая понимает только английский: вопросы "
+            "на английском найдут больше. Вопросы на русском я тоже ищу, но хуже."
+        ),
+        "help": (
+            "<b>Как спросить</b>\n"
+            "В личном чате просто отправьте вопрос текстом. В группе: <code>/ask ваш вопрос</code>, "
+            "упоминание меня или ответ на моё сообщение.\n\n"
+            "<b>Фильтры</b> (в любом месте вопроса)\n"
+            "<code>since:2012</code>, <code>until:2015-06</code> (даты: ГГГГ, ГГГГ-ММ или ГГГГ-ММ-ДД)\n"
+            "<code>country:Таджикистан</code> (по-русски или по-английски; повторите, чтобы указать несколько стран)\n"
+            "<code>source:factbook</code> (название источника или его начало)\n"
+            "Пример: <code>/ask since:2012 country:Tajikistan military base</code>\n\n"
+            "<b>Ответы</b>\n"
+            "Я цитирую фрагменты, которые отвечают лучше всего: отвечающие предложения выделены жирным, "
+            "у каждого фрагмента есть номер и ссылка на источник. Цитаты приводятся на языке источника. "
+            "Кнопка <b>Ещё</b> показывает следующие результаты, кнопки с номерами — фрагмент целиком "
+            "вместе с соседним текстом. Через некоторое время или после моего перезапуска результаты "
+            "устаревают — тогда просто спросите снова. На отредактированные сообщения я не отвечаю "
+            "повторно: отправьте новое.\n\n"
+            "<b>Команды</b>\n{commands}"
+        ),
+        "cmd_start": "Что я знаю, и пример вопроса",
+        "cmd_help": "Как спрашивать и как работают фильтры",
+        "cmd_ask": "Задать вопрос: /ask since:2012 military base",
+        "cmd_sources": "Что есть в корпусе",
+        "cmd_about": "Модель, размер индекса и лицензии",
+        "cmd_reload": "Для админов: перечитать индекс с диска",
+        "cmd_stats": "Для админов: статистика индекса и бота",
+        "cmd_add": "Для админов: добавить статью по ссылке",
+        # Вопросы и что с ними бывает не так
+        "ask_usage": (
+            "Напишите вопрос после команды, например:\n<code>/ask {example}</code>\n"
+            "Фильтры тоже работают: <code>/ask since:2012 country:Tajikistan military base</code>"
+        ),
+        "empty_question": "Пожалуйста, отправьте вопрос текстом, например: <i>{example}</i>",
+        "too_long": (
+            "Сообщение слишком длинное (символов: {length}, а можно не больше {limit}). "
+            "Лучше всего работает короткий вопрос с ключевыми словами."
+        ),
+        "no_words": "Я ищу по словам, а в этом сообщении их нет. Попробуйте, например: <i>{example}</i>",
+        "filters_only": (
+            "Вижу фильтры, но не вижу вопроса. Добавьте после них слова, например: "
+            "<code>/ask since:2012 country:Tajikistan military base</code>"
+        ),
+        "not_text": (
+            "Я отвечаю только на текстовые вопросы: стикеры, фото, голосовые сообщения, файлы и геопозиции "
+            "я прочитать не могу. Напишите вопрос, например: <i>{example}</i>"
+        ),
+        "unknown_command": "Такой команды я не знаю. Что я умею — в /help.",
+        "message": "{message}",  # текст UserFacingError как есть (из index/, по-английски)
+        "notice_english_only": (
+            "Корпус на английском, а модель этого индекса понимает только английский, поэтому вопросы "
+            "на русском я ищу хуже, но всё равно поискал. Администратор может включить многоязычный "
+            "индекс: pip install 'steppe[multilingual]', затем steppe index build --model multilingual --rebuild."
+        ),
+        "slow_down": "Вы спрашиваете быстрее, чем я успеваю отвечать. Пожалуйста, спросите снова через {seconds} с.",
+        "search_timeout": "Поиск занял слишком много времени. Попробуйте ещё раз — возможно, с меньшим числом слов.",
+        # Результаты
+        "not_found": "В корпусе не нашлось ничего, что отвечало бы на этот вопрос.",
+        "suggest": "Зато в корпусе есть, например:",
+        "not_found_hint": "Попробуйте другие слова, поменьше фильтров или загляните в /sources.",
+        "page_footer": "Результаты {first}–{last} из {total}",
+        "page_footer_one": "Результат {first} из {total}",
+        "btn_more": "Ещё ›",
+        "btn_full": "[{n}] целиком",
+        "no_more": "Это была последняя страница результатов.",
+        "expired": "Этот результат устарел, спросите, пожалуйста, ещё раз.",
+        "passage_gone": "Этого фрагмента больше нет в индексе, спросите, пожалуйста, ещё раз.",
+        # Корпус и индекс
+        "sources_title": "Что есть в корпусе",
+        "sources_summary": "{documents}, фрагментов: {chunks}, даты: {dates}.",
+        "documents": "{n} документов",
+        "documents_one": "{n} документ",
+        "documents_few": "{n} документа",
+        "size_units": "байт КБ МБ ГБ",
+        "uptime": "{hours} ч {minutes} мин",
+        "sources_heading": "Источники",
+        "source_line": "{source}: {documents}, {dates}",
+        "countries_heading": "Страны в корпусе (число документов)",
+        "about_title": "Об этом боте",
+        "index_heading": "Индекс",
+        "about_intro": (
+            "Я отвечаю на вопросы о России и Центральной Азии, цитируя фрагменты статей корпуса со ссылками "
+            "на источники. Сам я ответов не пишу: каждое предложение, которое я показываю, взято из источника."
+        ),
+        "about_index": (
+            "Модель эмбеддингов: {model} (размерность {dim}, индекс {backend}). "
+            "Индекс: {documents}, фрагментов: {chunks}, {size}, собран {built}."
+        ),
+        "licences_heading": "Источники и лицензии",
+        "licence_line": "{source}: {licence}",
+        "credit": "авторство: {attribution}",
+        "no_licence": "лицензия не указана",
+        "dates_unknown": "даты неизвестны",
+        # Доступ и администрирование
+        "private_bot": "Извините, это закрытый бот, и в этом чате он не работает.",
+        "admin_only": "Извините, эта команда доступна только администраторам бота.",
+        "reload_done": "Готово: индекс на диске изменился, и я переключился на новый.",
+        "reload_same": "Индекс на диске не менялся, перечитывать нечего.",
+        "reload_failed": "Переключиться на новый индекс не удалось, продолжаю работать со старым. {message}",
+        "add_usage": "Использование: <code>/add https://example.com/article</code>",
+        "add_unavailable": "Добавлять статьи по ссылке пока нельзя.",
+        "runtime": (
+            "Работаю уже {uptime}. Отвечено вопросов: {questions}, ошибок: {errors}, "
+            "результатов в памяти для кнопок: {results}."
+        ),
+        "error": "Извините, что-то пошло не так. Попробуйте ещё раз.",
     },
 }
 
@@ -147,6 +280,35 @@ def has(key: str, lang: str = DEFAULT_LANG) -> bool:
 
 
 def supported(lang: str | None) -> str:
-    """The catalogue language to use for a Telegram ``language_code`` (English by default)."""
-    code = (lang or "").split("-")[0].lower()
+    """The catalogue language for a Telegram ``language_code``: Russian for RUSSIAN_READERS, else English."""
+    code = (lang or "").replace("_", "-").split("-")[0].lower()
+    if code in RUSSIAN_READERS:
+        return "ru"
     return code if code in STRINGS else DEFAULT_LANG
+
+
+def example(lang: str, multilingual: bool = True) -> str:
+    """The example question to show in ``lang``: English while the model reads English only."""
+    return EXAMPLES.get(lang, EXAMPLE_QUESTION) if multilingual else EXAMPLE_QUESTION
+
+
+def plural(key: str, n: int, lang: str = DEFAULT_LANG) -> str:
+    """``key`` with the plural suffix ``n`` needs in ``lang``: "_one", "_few" (Russian 2–4) or none."""
+    if lang == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            suffix = "_one"
+        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            suffix = "_few"
+        else:
+            suffix = ""
+    else:
+        suffix = "_one" if n == 1 else ""
+    return key + suffix if has(key + suffix, lang) else key
+
+
+def number(n: int | float, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
+    """``n`` with digit grouping: "2,345.6" in English, "2 345,6" (no-break spaces) in Russian."""
+    text = f"{n:,.{decimals}f}"
+    if lang == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text

@@ -240,6 +240,12 @@ def build_index(
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise describe_write_error(exc, index_dir) from exc
+        except sqlite3.Error as exc:  # SQLite reports a full disk as "database or disk is full"
+            shutil.rmtree(tmp, ignore_errors=True)
+            reason = "the disk is full" if "full" in str(exc).lower() else f"SQLite failed ({exc})"
+            raise UserFacingError(
+                f"Could not write the index in {index_dir}: {reason}. The previous index is unchanged and still used."
+            ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -19,7 +19,8 @@ import re
 import shutil
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -305,10 +306,54 @@ def _sniff_binary(data: bytes) -> str | None:
     return None
 
 
+ACCEPT_ENCODING = "gzip, deflate"  # the only encodings _Inflater can decode within the cap
+
+
+class _Inflater:
+    """Decodes a response body (identity, gzip or deflate) yielding pieces of at most ``room()`` bytes.
+
+    httpx decodes each network read in one call, so a few kilobytes of gzip can become a
+    gigabyte in memory before any cap is checked (more with stacked encodings). Decoding
+    here with zlib's ``max_length`` keeps every piece within what the cap still allows.
+    """
+
+    def __init__(self, encoding: str, what: str) -> None:
+        codings = [c.strip() for c in encoding.lower().split(",") if c.strip() not in ("", "identity")]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise FetchError(f"the {what} is compressed as {encoding!r}, which steppe does not read")
+        self.what = what
+        self.coding = codings[0] if codings else None
+        wbits = zlib.MAX_WBITS | 16 if self.coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits) if self.coding else None
+        self._started = False
+
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        """Decoded pieces of ``data``, each at most ``room`` bytes (the caller stops when over its cap)."""
+        if self._zlib is None:
+            yield data
+            return
+        while data:
+            try:
+                piece = self._zlib.decompress(data, max(room, 1))
+            except zlib.error as exc:
+                if self.coding == "deflate" and not self._started:  # raw deflate, without the zlib header
+                    self._zlib, self._started = zlib.decompressobj(-zlib.MAX_WBITS), True
+                    continue
+                raise FetchError(f"the {self.what}'s compressed data is damaged ({exc})") from None
+            self._started = True
+            data = b"" if self._zlib.eof else self._zlib.unconsumed_tail  # bytes after the end are ignored
+            if piece:
+                yield piece
+            elif data:  # no output from input that remains: corrupt, stop rather than loop
+                raise FetchError(f"the {self.what}'s compressed data is damaged")
+
+
 def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: int = MAX_BYTES) -> _Download:
     """GET a web page (or a feed) into memory, streaming, never more than ``max_bytes``.
 
-    Raises FetchError with a message for the user on every kind of failure.
+    The cap counts decoded bytes: a compressed answer is inflated piece by piece and cut at
+    ``max_bytes`` (a "zip bomb" costs at most that much memory). Raises FetchError with a
+    message for the user on every kind of failure.
     """
     url = check_url(url)
     timeout = client.timeout.read or DEFAULT_TIMEOUT
@@ -320,7 +365,8 @@ def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: i
     )
     what = "feed" if feed else "page"
     try:
-        with client.stream("GET", url, headers={"Accept": accept}) as response:
+        headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
+        with client.stream("GET", url, headers=headers) as response:
             if not response.is_success:
                 raise FetchError(_status_message(response))
             header = response.headers.get("content-type", "")
@@ -334,13 +380,15 @@ def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: i
                 raise FetchError(
                     f"the {what} is too large ({_megabytes(int(length))}; the limit is {_megabytes(max_bytes)})"
                 )
+            inflater = _Inflater(response.headers.get("content-encoding", ""), what)
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchError(f"the {what} is too large (more than the {_megabytes(max_bytes)} limit)")
-                chunks.append(chunk)
+            for raw in response.iter_raw():  # raw: httpx would inflate each read without a cap
+                for chunk in inflater.feed(raw, max_bytes - size + 1):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FetchError(f"the {what} is too large (more than the {_megabytes(max_bytes)} limit)")
+                    chunks.append(chunk)
                 if time.monotonic() > deadline:
                     raise FetchError(f"timed out: the download took longer than {TOTAL_TIME_FACTOR * timeout:g} s")
             final_url = str(response.url)

@@ -11,10 +11,10 @@ from typing import TypeVar
 
 from index.answer import AnswerPolicy, build_answer
 from index.embedding import Embedder, load_embedder
-from index.errors import IndexCorrupt
+from index.errors import IndexCorrupt, ModelMismatch
 from index.models import Answer, Filters, IndexStats, Passage, SourceStats
 from index.search import MAX_QUERY_CHARS, Searcher, SearchResult
-from index.store import CURRENT, STORE, current_generation, dir_size
+from index.store import CURRENT, MANIFEST, STORE, current_generation, dir_size
 
 T = TypeVar("T")
 
@@ -34,7 +34,13 @@ class Library:
     @classmethod
     def open(cls, index_dir: Path, model: str | None = None, embedder: Embedder | None = None) -> Library:
         """Open the live index generation; raises IndexNotFound, IndexCorrupt or ModelMismatch."""
-        return cls(Searcher(Path(index_dir), model=model, embedder=embedder))
+        try:
+            return cls(Searcher(Path(index_dir), model=model, embedder=embedder))
+        except ModelMismatch as exc:  # say which index, so the message names the file and the fix
+            manifest = current_generation(Path(index_dir)) / MANIFEST
+            if str(manifest) in str(exc) or str(manifest.parent) in str(exc):
+                raise
+            raise ModelMismatch(f"{exc} (index manifest: {manifest})") from exc
 
     @property
     def searcher(self) -> Searcher:

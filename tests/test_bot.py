@@ -9,13 +9,11 @@ tests that need a particular kind of answer skip when the library does not give 
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import re
 import socket
 import sys
-import threading
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -24,11 +22,26 @@ from typing import Any
 
 import httpx
 import pytest
+from botkit import (
+    ADMIN,
+    ALICE,
+    BORIS,
+    CAROL,
+    QUESTION,
+    TOKEN,
+    BotRunner,
+    ask,
+    assert_ignored,
+    buttons,
+    reply_to,
+    settings_for,
+    visible,
+)
 from fakebotapi import FakeBotAPI, parse_telegram_html
 from fakelib import FakeLibrary, Recorder
 from telegram.ext import CommandHandler
 
-from bot.app import ALLOWED_UPDATES, build_application, main_bot, webhook_kwargs
+from bot.app import main_bot, webhook_kwargs
 from bot.handlers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.logs import setup_logging
 from bot.render import citation_html, count_documents, paginate_html, preview, render_passage_html
@@ -37,56 +50,6 @@ from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text
 from index.errors import IndexNotFound
 from index.models import Answer
-
-TOKEN = "123456789:AAHfakeTOKENforTests_abcdefghijklmn"
-ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice", "language_code": "en"}
-BORIS = {"id": 1002, "is_bot": False, "first_name": "Boris", "language_code": "ru"}
-CAROL = {"id": 1003, "is_bot": False, "first_name": "Carol"}
-ADMIN = {"id": 42, "is_bot": False, "first_name": "Admin", "language_code": "en"}
-QUESTION = "Why does Russia keep a military base in Tajikistan?"
-
-
-class BotRunner:
-    """The application running in a thread with its own event loop, started like run_polling does."""
-
-    def __init__(self, settings: Settings, library: Any) -> None:
-        self.settings, self.library = settings, library
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="bot-loop", daemon=True)
-        self.app: Any = None
-
-    def call(self, coro: Any, timeout: float = 15) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def start(self, webhook: bool = False) -> BotRunner:
-        self.thread.start()
-        self.call(self._start(webhook))
-        return self
-
-    async def _start(self, webhook: bool) -> None:
-        self.app = build_application(self.settings, self.library)
-        await self.app.initialize()
-        await self.app.post_init(self.app)
-        if webhook:
-            await self.app.updater.start_webhook(**webhook_kwargs(self.settings))
-        else:
-            await self.app.updater.start_polling(timeout=5, poll_interval=0, allowed_updates=ALLOWED_UPDATES)
-        await self.app.start()
-
-    async def _stop(self) -> None:
-        if self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
-
-    def stop(self) -> None:
-        if not self.thread.is_alive():
-            return
-        self.call(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
 
 
 @pytest.fixture
@@ -107,11 +70,6 @@ def api() -> Iterator[FakeBotAPI]:
         yield server
 
 
-def settings_for(api: FakeBotAPI, **env: str) -> Settings:
-    base = {"TELEGRAM_BOT_TOKEN": TOKEN, "STEPPE_BASE_URL": api.base_url, "STEPPE_ADMIN_IDS": "42"}
-    return Settings.from_env({**base, **env}, env_file=None)
-
-
 @pytest.fixture
 def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., BotRunner]]:
     runners: list[BotRunner] = []
@@ -129,43 +87,6 @@ def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., Bot
 @pytest.fixture
 def bot(start_bot: Callable[..., BotRunner]) -> BotRunner:
     return start_bot()
-
-
-# helpers
-
-
-def reply_to(api: FakeBotAPI, message: dict[str, Any]) -> dict[str, Any]:
-    """The one reply to ``message`` (waits for it, then checks no second one follows)."""
-    api.wait_for_reply(message)
-    time.sleep(0.05)
-    replies = api.replies_to(message)
-    assert len(replies) == 1, f"expected exactly one reply, got {len(replies)}"
-    return replies[0].params
-
-
-def visible(params: dict[str, Any]) -> str:
-    text, _ = parse_telegram_html(params["text"])
-    return text
-
-
-def buttons(params: dict[str, Any]) -> list[str]:
-    rows = (params.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [button["callback_data"] for row in rows for button in row]
-
-
-def assert_ignored(api: FakeBotAPI, message: dict[str, Any], update_id: int, user: dict[str, Any]) -> None:
-    """The update was fetched and produced no message in its chat (checked with a later /ask)."""
-    chat = message["chat"]
-    before = len(api.calls("sendMessage", chat_id=chat["id"]))
-    api.wait_until_delivered(update_id)
-    probe = api.send(chat, user, f"/ask {QUESTION}")
-    reply_to(api, probe)
-    assert len(api.calls("sendMessage", chat_id=chat["id"])) == before + 1
-    assert api.replies_to(message) == []
-
-
-def ask(api: FakeBotAPI, text: str, user: dict[str, Any] = ALICE) -> dict[str, Any]:
-    return api.send(api.private_chat(user), user, text)
 
 
 # settings and the CLI entry
@@ -409,9 +330,9 @@ def test_not_found_says_so_and_suggests(api: FakeBotAPI, bot: BotRunner, library
     assert all(preview(s, 120) in text for s in expected.suggestions[:3])
 
 
-def test_russian_question_gets_the_english_notice(api: FakeBotAPI, bot: BotRunner, library: Any) -> None:
+def test_russian_question_gets_the_english_notice_in_russian(api: FakeBotAPI, bot: BotRunner, library: Any) -> None:
     text = visible(reply_to(api, ask(api, "Почему у России военная база в Таджикистане?", BORIS)))
-    notice = t_text("notice_english_only")
+    notice = t_text("notice_english_only", "ru")
     assert (notice in text) is (not library.multilingual)
     assert "english_only" not in text
 

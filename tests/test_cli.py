@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEED
 
 from bot.cli import main
-from conftest import ROOT, SEED
 
 SEED_QUESTION = "Why is Putin visiting Central Asian countries?"
 SUBSET = ["wikipedia-orgs-2025/collective_security_treaty_organization.md", "wikipedia-2019/Central_Asia.md"]
