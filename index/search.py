@@ -14,7 +14,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import faiss
@@ -22,6 +21,8 @@ import numpy as np
 
 from index.embedding import Embedder, check_compatible, load_embedder
 from index.errors import EmptyQuery, UserFacingError
+from index.glossary import english_names
+from index.language import NON_ENGLISH, detect_language, is_cyrillic, script_of
 from index.models import Chunk, DocInfo, Filters, Hit
 from index.store import (
     FAISS_FILE,
@@ -36,18 +37,28 @@ from index.store import (
 
 MODES = ("dense", "bm25", "hybrid")
 # Weight of the dense signal in hybrid fusion; tuned on eval/ and BEIR SciFact (README).
-DENSE_WEIGHT = 0.55
+DENSE_WEIGHT = 0.6
+# Questions not in English: BM25 can only match the English names, numbers and Latin words
+# cross_lingual_query gives it, so a multilingual model leans on its dense side; an English-only
+# model's dense side is noise for them (Recall@5 0.00 on eval/questions_ru.jsonl), so it does not.
+CROSS_LINGUAL_DENSE_WEIGHT = 0.8
+ENGLISH_ONLY_CROSS_LINGUAL_WEIGHT = 0.5
+# Per model, measured on eval/ (README, "Choosing a model"): "en" for English questions, "xx"
+# for questions in any other language. Models not listed use the defaults above.
+DENSE_WEIGHTS: dict[str, dict[str, float]] = {
+    "multilingual": {"en": 0.7, "xx": 0.8},
+    "all-MiniLM-L6-v2": {"xx": ENGLISH_ONLY_CROSS_LINGUAL_WEIGHT},
+}
 # Title matches count for less than body matches in BM25 (column weights of bm25()).
 BM25_WEIGHTS = (0.4, 1.0)
 CANDIDATES = 100
 MAX_QUERY_CHARS = 2000
 MAX_PER_DOC_IN_TOP = 2
 TOP_FOR_DIVERSITY = 5
-YEAR_BOOST = 0.12
+YEAR_BOOST = 0.25
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have
@@ -68,6 +79,7 @@ class SearchResult:
     top_bm25: float  # best raw BM25 score (0 when nothing matched)
     query_terms: int  # searchable terms in the question
     dense: dict[int, float]  # cosine similarity of each candidate chunk, by chunk id
+    language: str = "en"  # the question's language (index.language.detect_language)
 
 
 def query_terms(text: str) -> list[str]:
@@ -89,10 +101,26 @@ def years_in(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
-def is_cyrillic(text: str) -> bool:
-    """True when most letters of the text are Cyrillic."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(bool(_CYRILLIC.match(c)) for c in letters) > len(letters) / 2
+def cross_lingual_query(query: str, terms: list[str]) -> tuple[list[str], str]:
+    """BM25 terms and the dense model's text for a question that is not in English.
+
+    Its own words are dropped from BM25 (in another script they only match stray native
+    names in the English corpus) and replaced by the English names of index/glossary.py,
+    which are also appended to the text the dense model encodes. Measured on
+    eval/questions_ru.jsonl (README, "Choosing a model"): Recall@5 0.68 -> 0.80.
+    """
+    names = english_names(query)
+    kept = [t for t in terms if script_of(t) in ("latin", "none")]  # numbers, "Factbook", "CSTO"
+    terms = kept + [t for t in query_terms(" ".join(names)) if t not in kept]
+    return terms, f"{query} ({', '.join(names)})" if names else query
+
+
+def fusion_weight(model: str, language: str, multilingual: bool = True) -> float:
+    """The dense weight of hybrid fusion for a model and a question language (detect_language)."""
+    table = DENSE_WEIGHTS.get(model, {})
+    if language not in NON_ENGLISH:
+        return table.get("en", DENSE_WEIGHT)
+    return table.get("xx", CROSS_LINGUAL_DENSE_WEIGHT if multilingual else ENGLISH_ONLY_CROSS_LINGUAL_WEIGHT)
 
 
 class Searcher:
@@ -124,6 +152,7 @@ class Searcher:
         self._matrix = self._vector_matrix()
         self._docs = self._load_docs()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._allowed: dict[Filters, np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
     # --- storage -------------------------------------------------------------------------
@@ -204,10 +233,15 @@ class Searcher:
         """Sorted chunk ids passing the filters, or None when nothing is filtered."""
         if filters is None or filters.is_empty():
             return None
-        return self._allowed_cached(filters)
+        cached = self._allowed.get(filters)
+        if cached is None:
+            cached = self._allowed_query(filters)
+            if len(self._allowed) >= 256:  # a bounded, per-generation cache: it dies with this searcher
+                self._allowed.pop(next(iter(self._allowed)))
+            self._allowed[filters] = cached
+        return cached
 
-    @lru_cache(maxsize=256)  # noqa: B019 - one searcher per generation; the cache dies with it
-    def _allowed_cached(self, filters: Filters) -> np.ndarray:
+    def _allowed_query(self, filters: Filters) -> np.ndarray:
         clauses, params = [], []
         if filters.sources:
             parts = []
@@ -231,13 +265,20 @@ class Searcher:
 
     # --- scoring ---------------------------------------------------------------------------
     def encode_query(self, text: str) -> np.ndarray:
-        """The question's vector, cached for repeated questions."""
+        """The question's vector, cached for repeated questions.
+
+        A question not in English is encoded with the English names of its places, bodies and
+        people appended (cross_lingual_query), so search and sentence scoring share one vector.
+        """
         with self._cache_lock:
             cached = self._query_cache.get(text)
             if cached is not None:
                 self._query_cache.move_to_end(text)
                 return cached
-        vector = self.embedder.encode_queries([text])[0]
+        dense_text = text
+        if detect_language(text) in NON_ENGLISH:
+            _, dense_text = cross_lingual_query(text, query_terms(text))
+        vector = self.embedder.encode_queries([dense_text])[0]
         with self._cache_lock:
             self._query_cache[text] = vector
             if len(self._query_cache) > 2048:
@@ -311,12 +352,15 @@ class Searcher:
         terms = query_terms(query)
         if not terms:
             raise EmptyQuery("The question has no words to search for. Please ask in words.")
+        language = detect_language(query)
+        if language in NON_ENGLISH:
+            # BM25 over English text cannot match a Russian question; the region's names can be looked up.
+            terms, _ = cross_lingual_query(query, terms)
         allowed = self.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
-        alpha = DENSE_WEIGHT if dense_weight is None else dense_weight
-        if mode == "hybrid" and is_cyrillic(query):
-            # BM25 over English text cannot match a Russian question: lean on the dense model.
-            alpha = max(alpha, 0.9)
+        if dense_weight is None:
+            dense_weight = fusion_weight(self.manifest.model, language, self.embedder.multilingual)
+        alpha = dense_weight
 
         dense_hits: dict[int, float] = {}
         bm25_hits: dict[int, float] = {}
@@ -350,21 +394,31 @@ class Searcher:
             top_bm25=max(bm25_hits.values(), default=0.0),
             query_terms=len(terms),
             dense=dense_hits,
+            language=language,
         )
 
     def _prefer_years(self, scored: dict[int, float], query: str) -> dict[int, float]:
-        """Lift documents from the edition or year a question names."""
+        """Lift documents from the edition or year a question names.
+
+        "the 2015 Factbook" lifts only that Factbook edition; a bare year ("in 2012") lifts
+        documents dated in that year and Factbook editions of it.
+        """
         years = years_in(query)
         if not years or not scored:
             return scored
+        factbook_only = "factbook" in query.lower()
         chunk_docs = self._doc_ids(scored)
         top = max(scored.values())
         boost = YEAR_BOOST * (top if top > 0 else 1.0)
         lifted = {}
         for chunk_id, score in scored.items():
             doc = self._docs.get(chunk_docs.get(chunk_id, ""))
-            matches = doc is not None and (doc.edition in years or (doc.date or "")[:4] in years)
-            lifted[chunk_id] = score + boost if matches else score
+            if doc is None:
+                lifted[chunk_id] = score
+                continue
+            edition = doc.edition in years
+            dated = (doc.date or "")[:4] in years and not factbook_only
+            lifted[chunk_id] = score + boost if edition or dated else score
         return lifted
 
     def _doc_ids(self, scored: dict[int, float]) -> dict[int, str]:
@@ -417,6 +471,8 @@ def _contains(sorted_ids: np.ndarray, value: int) -> bool:
 def _fuse(dense: dict[int, float], bm25: dict[int, float], alpha: float) -> dict[int, float]:
     """Convex combination of min-max normalised dense and BM25 scores over the candidates."""
     ids = list(dense.keys() | bm25.keys())
+    if not ids:
+        return {}
     d = np.array([dense.get(i, 0.0) for i in ids], dtype=np.float64)
     b = np.array([bm25.get(i, 0.0) for i in ids], dtype=np.float64)
     d_norm = (d - d.min()) / (d.max() - d.min()) if d.max() > d.min() else np.zeros_like(d)
@@ -430,4 +486,15 @@ def open_searcher(index_dir: Path, model: str | None = None) -> Searcher:
     return Searcher(index_dir, model=model)
 
 
-__all__ = ["MODES", "STORE", "SearchResult", "Searcher", "fts_query", "open_searcher", "query_terms"]
+__all__ = [
+    "MODES",
+    "STORE",
+    "SearchResult",
+    "Searcher",
+    "cross_lingual_query",
+    "fts_query",
+    "fusion_weight",
+    "is_cyrillic",
+    "open_searcher",
+    "query_terms",
+]

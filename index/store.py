@@ -39,8 +39,19 @@ STORE = "store.sqlite"
 FAISS_FILE = "index.faiss"
 CURRENT = "CURRENT"
 REBUILD_HINT = "Rebuild it with `steppe index build --rebuild`."
-# Up to this many vectors a flat (exact) index is fast enough; above it, HNSW.
-FLAT_LIMIT = 200_000
+# Up to this many vectors exact search is fast enough (one query scans 50k x 384 in a few ms on
+# one core) and rebuilding it is instant; above it, HNSW (bench/scale.py, bench/RESULTS.md).
+FLAT_LIMIT = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+# efSearch by size, for recall@10 >= 0.95 against exact search on clustered synthetic vectors
+# (harder than the real corpus): 100k needs 64 (0.98) and gets 128 (0.99); 1M needs 768 (0.95)
+# and gets 1024 (0.96, ~4.5 ms a query). Beyond 1M it is extrapolated, not measured.
+HNSW_EF_SEARCH = ((200_000, 128), (1_000_000, 1024))
+HNSW_EF_SEARCH_MAX = 2048
+# FAISS files at least this large are memory-mapped unless the caller decides: every process
+# serving the same generation then shares one copy of the vectors in the page cache.
+MMAP_MIN_BYTES = 64 * 2**20
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -160,12 +171,21 @@ def check_files(generation: Path, manifest: Manifest) -> None:
             )
 
 
-def read_faiss(path: Path, *, mmap: bool = False) -> faiss.Index:
-    """Load a FAISS index, memory-mapped when asked, or IndexCorrupt naming the file."""
+def read_faiss(path: Path, *, mmap: bool | None = None) -> faiss.Index:
+    """Load a FAISS index, or IndexCorrupt naming the file.
+
+    ``mmap=True`` maps the vectors (and an HNSW graph) straight from the file instead of
+    copying them into the process (``IO_FLAG_MMAP_IFC``; the older ``IO_FLAG_MMAP`` maps only
+    IVF lists and silently copies flat and HNSW storage). Generations are never rewritten in
+    place, so a mapping stays valid while the files exist. ``None`` maps files of at least
+    MMAP_MIN_BYTES.
+    """
     try:
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        if mmap is None:
+            mmap = path.stat().st_size >= MMAP_MIN_BYTES
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
         return faiss.read_index(str(path), flags)
-    except RuntimeError as exc:
+    except (RuntimeError, OSError) as exc:
         raise IndexCorrupt(
             f"The FAISS file {path} cannot be read ({str(exc).splitlines()[0]}). {REBUILD_HINT}"
         ) from exc
@@ -184,16 +204,22 @@ def open_store(generation: Path) -> sqlite3.Connection:
 
 
 def build_faiss(ids: np.ndarray, vectors: np.ndarray, dim: int) -> tuple[faiss.Index, str]:
-    """An id-mapped FAISS index chosen by size: exact flat search, or HNSW for very large corpora."""
+    """An id-mapped FAISS index chosen by size: exact flat search, or HNSW for large corpora.
+
+    Both keep the exact vectors in a flat storage (search.py re-scores hybrid candidates and
+    filtered searches from it), so no compressed (PQ) index: at 1M chunks the vectors are
+    1.5 GB, shared between processes when memory-mapped.
+    """
     n = len(ids)
     if n <= FLAT_LIMIT:
         factory = "IDMap,Flat"
         base = faiss.IndexFlatIP(dim)  # inner product on normalised vectors == cosine similarity
     else:
-        factory = "IDMap,HNSW32,Flat"
-        base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = 80
-        base.hnsw.efSearch = 128
+        factory = f"IDMap,HNSW{HNSW_M},Flat"
+        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        # Stored in the file, so readers need not know it.
+        base.hnsw.efSearch = next((ef for limit, ef in HNSW_EF_SEARCH if n <= limit), HNSW_EF_SEARCH_MAX)
     index = faiss.IndexIDMap2(base)
     if n:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))

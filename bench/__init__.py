@@ -1,0 +1,1 @@
+"""Benchmarks for steppe: `python -m bench.run` (see bench/run.py)."""

@@ -1,0 +1,148 @@
+"""Profiles (pyinstrument) of the query path and the build path, with the top costs by function.
+
+Not part of the default run (``--only profile``). Writes the full call trees as text and
+HTML next to the JSON (bench/results/profile_*.txt / .html) and lists, per profile, the
+functions with the most time of their own and the steppe functions with the most time in total.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import QUICK_CORPUS_FOLDERS, RESULTS_DIR, SHARED_CORPUS, ensure_index, load_questions, log
+from bench.common import markdown_table as md
+
+INTERVAL = 0.0005
+PROJECT_PACKAGES = ("index/", "bot/")
+
+
+def _profiler():
+    try:
+        from pyinstrument import Profiler
+    except ImportError as exc:
+        raise RuntimeError("pyinstrument is not installed: .venv/bin/pip install pyinstrument") from exc
+    return Profiler(interval=INTERVAL)
+
+
+def _where(frame: Any) -> str:
+    path = frame.file_path_short or frame.file_path or "?"
+    return f"{frame.function} ({path}:{frame.line_no})"
+
+
+def summarise(session: Any, top: int = 12) -> dict[str, Any]:
+    """Self time per function over the whole tree, and total time of steppe's own functions."""
+    from pyinstrument.processors import remove_irrelevant_nodes
+
+    root = session.root_frame()
+    root = remove_irrelevant_nodes(root, options={})
+    own: dict[str, float] = {}
+    total: dict[str, float] = {}
+
+    def walk(frame: Any, stack: frozenset[str]) -> None:
+        key = _where(frame)
+        own[key] = own.get(key, 0.0) + frame.total_self_time
+        path = frame.file_path or ""
+        if key not in stack and any(f"/{p}" in path for p in PROJECT_PACKAGES) and "/.venv/" not in path:
+            total[key] = total.get(key, 0.0) + frame.time
+        for child in frame.children:
+            walk(child, stack | {key})
+
+    walk(root, frozenset())
+    duration = root.time or 1.0
+    own_top = sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    total_top = sorted(total.items(), key=lambda kv: -kv[1])[:top]
+    return {
+        "seconds": round(duration, 3),
+        "self_time": [{"function": k, "s": round(v, 3), "share": round(v / duration, 3)} for k, v in own_top],
+        "project_total_time": [
+            {"function": k, "s": round(v, 3), "share": round(v / duration, 3)} for k, v in total_top
+        ],
+    }
+
+
+def _save(profiler: Any, name: str) -> None:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"profile_{name}.txt").write_text(
+        profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8"
+    )
+    (RESULTS_DIR / f"profile_{name}.html").write_text(profiler.output_html(), encoding="utf-8")
+
+
+def profile_query(index_dir: Path, questions: list[str]) -> dict[str, Any]:
+    """``Library.answer`` over the questions (the bot's path), after a warm-up."""
+    from index.service import Library
+
+    library = Library.open(index_dir)
+    library.answer("What is the capital of Tajikistan?")
+    profiler = _profiler()
+    profiler.start()
+    for question in questions:
+        library.answer(question)
+    profiler.stop()
+    _save(profiler, "query")
+    return {"questions": len(questions), **summarise(profiler.last_session)}
+
+
+def profile_build(quick: bool) -> dict[str, Any]:
+    """A from-scratch build (model already loaded), then a no-change rebuild."""
+    from index.build import build_index
+    from index.embedding import load_embedder
+
+    embedder = load_embedder()
+    embedder.encode_documents(["load the model"])
+    with tempfile.TemporaryDirectory(prefix="steppe-bench-profile-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        folders = QUICK_CORPUS_FOLDERS if quick else [p.name for p in SHARED_CORPUS.iterdir() if p.is_dir()]
+        for folder in folders:
+            shutil.copytree(SHARED_CORPUS / folder, corpus / folder)
+        index_dir = Path(tmp) / "index"
+        out = {}
+        for name, kwargs in (("build", {"embedder": embedder, "rebuild": True}), ("rebuild_nochange", {})):
+            log(f"profile: {name}")
+            profiler = _profiler()
+            profiler.start()
+            build_index(index_dir, [str(corpus)], progress=False, log=lambda message: None, **kwargs)
+            profiler.stop()
+            _save(profiler, name)
+            out[name] = summarise(profiler.last_session)
+    return out
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Query path over 50 questions (20 with --quick), then the build path."""
+    index_dir = ensure_index(quick)
+    questions = load_questions()[: 20 if quick else 50]
+    log("profile: query path")
+    result = {"query": profile_query(index_dir, questions)}
+    result.update(profile_build(quick))
+    return result
+
+
+def table(result: dict[str, Any]) -> str:
+    """Markdown: top self-time functions and steppe's heaviest functions for each profile."""
+    parts = []
+    for name, label in (
+        ("query", "`Library.answer`"),
+        ("build", "build from scratch"),
+        ("rebuild_nochange", "no-change rebuild"),
+    ):
+        entry = result[name]
+        parts.append(f"**{label}** ({entry['seconds']:.2f} s profiled); most time of their own:\n")
+        parts.append(
+            md(
+                ["function", "s", "share"],
+                [[e["function"], e["s"], f"{e['share']:.0%}"] for e in entry["self_time"][:8]],
+            )
+        )
+        parts.append("\nsteppe functions by total time:\n")
+        parts.append(
+            md(
+                ["function", "s", "share"],
+                [[e["function"], e["s"], f"{e['share']:.0%}"] for e in entry["project_total_time"][:8]],
+            )
+        )
+        parts.append("")
+    return "\n".join(parts) + f"\nFull trees: {RESULTS_DIR.relative_to(RESULTS_DIR.parents[1])}/profile_*.txt / .html"
