@@ -44,8 +44,14 @@ MIN_COUNTS = {
     "questions.jsonl": (70, 15, 85),
     "questions_ru.jsonl": (0, 4, 35),
 }
-SOURCE_TAGS = ("seed", "factbook", "wikipedia-2019", "wikipedia-orgs-2025",
-               "wikipedia-economy-2025", "congressional-record")
+SOURCE_TAGS = (
+    "seed",
+    "factbook",
+    "wikipedia-2019",
+    "wikipedia-orgs-2025",
+    "wikipedia-economy-2025",
+    "congressional-record",
+)
 
 WS = re.compile(r"\s+")
 TAG = re.compile(r"<[^>]*>")
@@ -151,8 +157,7 @@ def check_quote(quote: object, where: str, problems: list[str]) -> bool:
     return ok
 
 
-def check_file(name: str, rows: list[dict], corpus: Corpus | None,
-               problems: list[str]) -> None:
+def check_file(name: str, rows: list[dict], corpus: Corpus | None, problems: list[str]) -> None:
     spec = FILES[name]
     seen_ids: set[str] = set()
     seen_questions: Counter = Counter()
@@ -197,8 +202,7 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None,
             problems.append(f"{where}: unanswerable question must have answers: []")
 
         tags = row.get("tags")
-        if (not isinstance(tags, list) or not tags
-                or not all(isinstance(t, str) and t.strip() for t in tags)):
+        if not isinstance(tags, list) or not tags or not all(isinstance(t, str) and t.strip() for t in tags):
             problems.append(f"{where}: tags must be a non-empty list of strings")
 
         if spec["lang"]:
@@ -220,8 +224,7 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None,
             if corp not in ("shared", "project"):
                 problems.append(f"{awhere}: corpus must be 'shared' or 'project', got {corp!r}")
                 continue
-            if (not isinstance(rel, str) or not rel or rel.startswith("/")
-                    or ".." in Path(rel).parts):
+            if not isinstance(rel, str) or not rel or rel.startswith("/") or ".." in Path(rel).parts:
                 problems.append(f"{awhere}: bad relative path {rel!r}")
                 continue
             if (corp, rel) in seen_docs:
@@ -239,8 +242,9 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None,
                 if hits == 0:
                     problems.append(f"{awhere}: quote not found in {corp}:{rel}: {quote!r}")
                 elif hits > 1:
-                    problems.append(f"{awhere}: quote occurs {hits} times in {corp}:{rel}, "
-                                    f"so its span is ambiguous: {quote!r}")
+                    problems.append(
+                        f"{awhere}: quote occurs {hits} times in {corp}:{rel}, so its span is ambiguous: {quote!r}"
+                    )
 
     for q, count in seen_questions.items():
         if count > 1:
@@ -259,8 +263,11 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None,
 
 
 def answer_key(row: dict) -> set:
-    return {(a.get("corpus"), a.get("path"), norm(a.get("quote", "")))
-            for a in row.get("answers", []) if isinstance(a, dict)}
+    return {
+        (a.get("corpus"), a.get("path"), norm(a.get("quote", "")))
+        for a in row.get("answers", [])
+        if isinstance(a, dict)
+    }
 
 
 def check_twins(ru: list[dict], en: list[dict], problems: list[str]) -> None:
@@ -269,20 +276,23 @@ def check_twins(ru: list[dict], en: list[dict], problems: list[str]) -> None:
     for r in ru:
         twin = en_by_id.get(r.get("twin"))
         if twin is None:
-            problems.append(f"questions_ru.jsonl ({r.get('id')}): twin {r.get('twin')!r} "
-                            "not in questions_en_twins.jsonl")
+            problems.append(
+                f"questions_ru.jsonl ({r.get('id')}): twin {r.get('twin')!r} not in questions_en_twins.jsonl"
+            )
             continue
         if twin.get("twin") != r.get("id"):
-            problems.append(f"questions_ru.jsonl ({r.get('id')}): twin {twin.get('id')} "
-                            f"points back to {twin.get('twin')!r}")
+            problems.append(
+                f"questions_ru.jsonl ({r.get('id')}): twin {twin.get('id')} points back to {twin.get('twin')!r}"
+            )
         if twin.get("answerable") != r.get("answerable"):
             problems.append(f"questions_ru.jsonl ({r.get('id')}): answerable differs from twin")
         if answer_key(twin) != answer_key(r):
             problems.append(f"questions_ru.jsonl ({r.get('id')}): answers differ from twin")
     for e in en:
         if e.get("twin") not in ru_by_id:
-            problems.append(f"questions_en_twins.jsonl ({e.get('id')}): twin {e.get('twin')!r} "
-                            "not in questions_ru.jsonl")
+            problems.append(
+                f"questions_en_twins.jsonl ({e.get('id')}): twin {e.get('twin')!r} not in questions_ru.jsonl"
+            )
 
 
 def summary(rows: list[dict]) -> str:
@@ -302,18 +312,19 @@ def summary(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path,
-                        default=Path(os.environ.get("STEPPE_SHARED_CORPUS", DEFAULT_SHARED)),
-                        help="the shared corpus folder (default: ../shared/corpus)")
-    parser.add_argument("--schema-only", action="store_true",
-                        help="check format only, without reading the corpus")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path(os.environ.get("STEPPE_SHARED_CORPUS", DEFAULT_SHARED)),
+        help="the shared corpus folder (default: ../shared/corpus)",
+    )
+    parser.add_argument("--schema-only", action="store_true", help="check format only, without reading the corpus")
     args = parser.parse_args(argv)
 
     corpus = None
     if not args.schema_only:
         if not args.corpus.is_dir():
-            print(f"shared corpus not found at {args.corpus}; "
-                  "pass --corpus or use --schema-only", file=sys.stderr)
+            print(f"shared corpus not found at {args.corpus}; pass --corpus or use --schema-only", file=sys.stderr)
             return 2
         corpus = Corpus(args.corpus, PROJECT_CORPUS)
 
@@ -330,8 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"  - {p}")
         return 1
-    print("OK: all questions and quotes check out"
-          + (" (schema only)" if corpus is None else ""))
+    print("OK: all questions and quotes check out" + (" (schema only)" if corpus is None else ""))
     return 0
 
 

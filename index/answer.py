@@ -238,9 +238,7 @@ def build_answer(
         notice = "english_only"
     hits = relevant_hits(result, policy, mode)
     scored = hits if with_excerpts else hits[:SENTENCE_HITS]
-    sentences = (
-        score_sentences(question, scored, embedder, query_vector=query_vector) if embedder is not None else None
-    )
+    sentences = score_sentences(question, scored, embedder, query_vector=query_vector) if embedder is not None else None
     if not is_answerable(result, policy, mode, sentences):
         titles = dict.fromkeys(hit.doc.title for hit in result.hits[:5])
         return Answer(question=question, answered=False, excerpts=(), suggestions=tuple(titles)[:3], notice=notice)

@@ -33,7 +33,9 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         provenance = shared / relative.split("/")[0] / "PROVENANCE.md"
         shutil.copy(provenance, target.parent / "PROVENANCE.md")
     index_dir = base / "index"
-    code = main(["index", "build", "--corpus", str(SEED.parent), "--corpus", str(subset), "--index-dir", str(index_dir), "-q"])
+    code = main(
+        ["index", "build", "--corpus", str(SEED.parent), "--corpus", str(subset), "--index-dir", str(index_dir), "-q"]
+    )
     assert code == 0
     return index_dir
 

@@ -105,7 +105,9 @@ def test_russian_users_get_russian_start_help_and_menu(api: FakeBotAPI, start_bo
     assert "/sources — Что есть в корпусе" in help_text and "/reload" not in help_text
 
     for code in ("kk", "ky"):  # Kazakh and Kyrgyz app users read Russian more easily than English
-        assert visible(reply_to(api, ask(api, "/start", person(1 if code == "kk" else 2, code)))).startswith("Здравствуйте")
+        assert visible(reply_to(api, ask(api, "/start", person(1 if code == "kk" else 2, code)))).startswith(
+            "Здравствуйте"
+        )
     assert visible(reply_to(api, ask(api, "/start", person(3, "uk")))).startswith("Hello!")
 
 
@@ -151,7 +153,9 @@ def test_russian_not_found_and_problems(api: FakeBotAPI, start_bot: Callable[...
     not_found = visible(reply_to(api, ask(api, "Какой рецепт у торта cake?", ALICE)))
     assert "В корпусе не нашлось ничего, что отвечало бы на этот вопрос." in not_found
     assert "Зато в корпусе есть, например:" in not_found and "загляните в /sources" in not_found
-    assert "Сообщение слишком длинное (символов: 1\u00a0199, а можно не больше 1\u00a0000)" in visible(reply_to(api, ask(api, "я " * 600, BORIS)))
+    assert "Сообщение слишком длинное (символов: 1\u00a0199, а можно не больше 1\u00a0000)" in visible(
+        reply_to(api, ask(api, "я " * 600, BORIS))
+    )
     assert visible(reply_to(api, ask(api, "!!!", BORIS))).startswith("Я ищу по словам")
     sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 512, "height": 512,
                "is_animated": False, "is_video": False}  # fmt: skip

@@ -39,7 +39,9 @@ from index.service import Library
 from index.store import current_generation
 
 SECRET = TOKEN.split(":")[1]
-NEW_ARTICLE = "---\ntitle: Zebra farms of Turkmenistan\n---\n\nZebra farms in Turkmenistan export zebra milk to Russia.\n"
+NEW_ARTICLE = (
+    "---\ntitle: Zebra farms of Turkmenistan\n---\n\nZebra farms in Turkmenistan export zebra milk to Russia.\n"
+)
 
 
 def user(n: int) -> dict[str, Any]:
@@ -126,7 +128,9 @@ def test_faults_on_both_ends_lose_and_repeat_nothing(
         api.wait_for_reply(message, timeout=15)
     time.sleep(0.3)
     assert [len(api.replies_to(m)) for m in messages] == [1] * len(messages)
-    assert all("[1]" in api.replies_to(m)[0].params["text"] for m in messages), [api.replies_to(m)[0].params["text"][:300] for m in messages]
+    assert all("[1]" in api.replies_to(m)[0].params["text"] for m in messages), [
+        api.replies_to(m)[0].params["text"][:300] for m in messages
+    ]
     assert not any("went wrong" in c.params["text"] for c in api.calls("sendMessage"))
     failed = {(c.method, c.status) for c in api.log if c.status != 200}
     assert failed == {("getUpdates", 429), ("getUpdates", 500), ("getUpdates", 0),

@@ -139,7 +139,9 @@ def test_notice_codes_are_worded_under_the_question() -> None:
     assert "<i>Some other &lt;notice&gt;</i>" in paginate_html(replace(ANSWER, notice="Some other <notice>"))[0].text
     assert notice in render_text(replace(ANSWER, notice="english_only"))
     russian = paginate_html(replace(ANSWER, notice="english_only"), lang="ru")[0].text
-    assert f"<i>{t_text('notice_english_only', 'ru')}</i>" in russian and "pip install 'steppe[multilingual]'" in russian
+    assert (
+        f"<i>{t_text('notice_english_only', 'ru')}</i>" in russian and "pip install 'steppe[multilingual]'" in russian
+    )
 
 
 def test_passage_quotes_the_chunk_among_its_neighbours() -> None:

@@ -330,7 +330,9 @@ def test_huge_binary_and_compressed_files_are_skipped_without_reading_them(tmp_p
     page = b"<html><body>" + b"<p>steppe</p>" * 100_000
     (corpus / "page.html.gz").write_bytes(gzip.compress(page))
     (corpus / "gzipped.html").write_bytes(gzip.compress(page))  # compressed bytes behind an .html name
-    russian = "Соглашение о нефти\n\nРоссия и Казахстан подписали соглашение о поставках нефти по Каспийскому трубопроводу.\n"
+    russian = (
+        "Соглашение о нефти\n\nРоссия и Казахстан подписали соглашение о поставках нефти по Каспийскому трубопроводу.\n"
+    )
     (corpus / "cp1251.txt").write_bytes(russian.encode("cp1251"))  # a legacy encoding still loads
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 64)
     tracemalloc.start()
@@ -360,7 +362,7 @@ def test_pages_with_entity_and_data_uri_bombs_load_as_their_text(tmp_path: Path)
     )
     blob = "A" * 1_000_000
     (corpus / "data-uri.html").write_text(
-        f'<html><body>{article.format(f"<img src=data:image/png;base64,{blob}>")}</body></html>'
+        f"<html><body>{article.format(f'<img src=data:image/png;base64,{blob}>')}</body></html>"
     )
     documents, errors = load_corpus(corpus, "c")
     assert errors == []
@@ -443,4 +445,3 @@ def test_an_honest_compressed_page_is_read(bombs: str, monkeypatch: pytest.Monke
     with make_client() as client:
         got = download(client, bombs + "/page")
     assert got.data == (Path(__file__).parent / "fixtures" / "web" / "water-talks.html").read_bytes()
-
