@@ -149,7 +149,8 @@ def from_scratch(corpus: Path, workdir: Path, reps: int) -> dict[str, Any]:
                 log(f"build: warning: {len(texts)} distinct texts in the store, the build embedded {summary.embedded}")
         log(f"build: bare model.encode of {len(texts)} texts {rep + 1}/{reps}")
         bare.append(timed(lambda texts=texts: model.encode(texts, batch_size=16, normalize_embeddings=True))[0])
-        shutil.rmtree(index_dir, ignore_errors=True)
+        if rep + 1 < reps:  # the last one seeds the incremental runs
+            shutil.rmtree(index_dir, ignore_errors=True)
     build_s = Stats.of(b["seconds"] for b in builds)
     bare_s = Stats.of(bare)
     first = builds[0]
@@ -176,6 +177,7 @@ def from_scratch(corpus: Path, workdir: Path, reps: int) -> dict[str, Any]:
             for b in builds
         ],
         "texts": texts,  # kept for the batch-size run; dropped before writing
+        "index_dir": index_dir,  # likewise: the last build, reused by the incremental runs
     }
 
 
@@ -215,7 +217,7 @@ def _cli_build(corpus: Path, index_dir: Path) -> tuple[float, int, str]:
     return seconds, int(match[1]) if match else -1, line
 
 
-def incremental(corpus: Path, workdir: Path, reps: int) -> dict[str, Any]:
+def incremental(corpus: Path, workdir: Path, reps: int, seed_index: Path) -> dict[str, Any]:
     """No-change, add-one and remove-one rebuilds through the CLI on a copy of the corpus."""
     from index.build import build_index
     from index.embedding import load_embedder
@@ -223,7 +225,8 @@ def incremental(corpus: Path, workdir: Path, reps: int) -> dict[str, Any]:
     copy = workdir / "incremental" / "corpus"
     shutil.copytree(corpus, copy)
     index_dir = workdir / "incremental" / "index"
-    log("build: initial index for the incremental runs")
+    log("build: initial index for the incremental runs (the last full build, re-pointed at the copy)")
+    shutil.copytree(seed_index, index_dir)
     build_index(index_dir, [str(copy)], embedder=load_embedder(), progress=False, log=lambda message: None)
     seed = sorted(SEED_ARTICLE.glob("*.txt"))[0]
     added = copy / f"bench-added-{seed.name}"
@@ -263,9 +266,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         workdir = Path(tmp)
         corpus = corpus_for(quick, workdir)
         scratch = from_scratch(corpus, workdir, reps)
-        texts = scratch.pop("texts")
+        texts, seed_index = scratch.pop("texts"), scratch.pop("index_dir")
         batches = batch_sizes(texts, rounds=2 if quick else 3)
-        inc = incremental(corpus, workdir, reps=2 if quick else 3)
+        inc = incremental(corpus, workdir, reps=2 if quick else 3, seed_index=seed_index)
     return {
         "corpus": str(corpus if not quick else f"{SHARED_CORPUS} ({', '.join(QUICK_CORPUS_FOLDERS)})"),
         "scratch": scratch,
