@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import sqlite3
@@ -172,7 +173,8 @@ def build_index(
     """Build or update the index in ``index_dir`` from ``corpora`` (folders or "builtin:factbook").
 
     Without ``corpora``, the sources recorded in the existing index are used, else the
-    defaults. Without ``model``, the existing index's model is kept, else the default.
+    defaults. The model is ``model``, else STEPPE_MODEL, else the existing index's model,
+    else the default; a model other than the index's rebuilds it from scratch.
     ``documents`` adds already-loaded documents (used by the BEIR evaluation).
     """
     started = time.perf_counter()
@@ -183,7 +185,8 @@ def build_index(
             corpora = [c["spec"] for c in old_manifest.corpora] if old_manifest else default_corpora()
         specs = [c if c == BUILTIN_FACTBOOK else str(Path(c).resolve()) for c in corpora]
         if embedder is None:
-            embedder = load_embedder(model or (old_manifest.model if old_manifest else None))
+            chosen = model or os.environ.get("STEPPE_MODEL") or (old_manifest.model if old_manifest else None)
+            embedder = load_embedder(chosen)
         settings = settings or ChunkSettings(**(old_manifest.chunking if old_manifest and not rebuild else {}))
         if old_manifest and (old_manifest.model, old_manifest.backend) != (embedder.model, embedder.backend):
             log(f"The model changed from {old_manifest.model} to {embedder.model}: rebuilding from scratch.")

@@ -383,6 +383,6 @@ def check_compatible(embedder: Embedder, backend: str, model: str, dim: int) -> 
     if (embedder.backend, embedder.model, embedder.dim) != (backend, model, dim):
         raise ModelMismatch(
             f"This index was built with {model} ({backend}, {dim} dimensions), but the model in use is "
-            f"{embedder.model} ({embedder.backend}, {embedder.dim} dimensions). Ask without --model to use "
+            f"{embedder.model} ({embedder.backend}, {embedder.dim} dimensions). Ask without --model (and unset STEPPE_MODEL) to use "
             f"the index's own model, or rebuild: `steppe index build --rebuild --model {embedder.model}`."
         )

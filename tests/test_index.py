@@ -241,3 +241,24 @@ def test_failed_build_keeps_previous_index(
     monkeypatch.undo()
     recovered = build(index_dir, tiny_corpus, hash_embedder)
     assert recovered.added == 1
+
+
+def test_steppe_model_switches_an_existing_index(
+    tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STEPPE_MODEL set means that model: `make run` with it must not keep the old one."""
+    from index.build import build_index
+    from index.service import Library
+
+    index_dir = tmp_path / "index"
+    build_index(index_dir, [str(tiny_corpus)], model="hash-64", progress=False, log=lambda message: None)
+    monkeypatch.setenv("STEPPE_MODEL", "hash-32")
+    messages: list[str] = []
+    summary = build_index(index_dir, None, progress=False, log=messages.append)
+    assert any("model changed from hash-64 to hash-32" in message for message in messages)
+    assert summary.embedded > 0
+    assert Library.open(index_dir, model="hash-32").searcher.manifest.model == "hash-32"
+    monkeypatch.delenv("STEPPE_MODEL")
+    again = build_index(index_dir, None, progress=False, log=messages.append)  # unset: the index's own model
+    assert again.embedded == 0
+    assert Library.open(index_dir).searcher.manifest.model == "hash-32"
