@@ -43,10 +43,18 @@ Uzbekistan remains one of the largest cotton exporters in the world. The harvest
 }
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of exported models for the whole run (the first export takes a few seconds)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep every test away from the developer's own index and settings."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
+    """Keep every test away from the developer's own index, settings and caches."""
     monkeypatch.setenv("STEPPE_INDEX_DIR", str(tmp_path / "default-index"))
+    monkeypatch.setenv("STEPPE_CACHE_DIR", str(model_cache))
+    monkeypatch.delenv("STEPPE_ONNX", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STEPPE_MODEL", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
