@@ -43,10 +43,17 @@ Uzbekistan remains one of the largest cotton exporters in the world. The harvest
 }
 
 
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache of exported models for the whole run (the first export takes a few seconds)."""
-    return tmp_path_factory.mktemp("model-cache")
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """One cache of exported models for the whole run, never the user's (the first export takes seconds).
+
+    Session-wide, so module-scoped fixtures that load a model before any test's own
+    environment is set up use it too.
+    """
+    cache = tmp_path_factory.mktemp("model-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STEPPE_CACHE_DIR", str(cache))
+        yield cache
 
 
 @pytest.fixture(autouse=True)
