@@ -10,10 +10,10 @@ harmless prefixes ("Please tell me: ...") beyond the first 200 so no question ve
 
 Baselines in the same run, before the bot starts: the same questions through
 ``Library.answer`` sequentially and from 6 threads (the size of asyncio's default thread pool
-here), without and with micro-batching of concurrent encodes (bench/microbatch.py). The bot
-itself is then run plain (the real CLI, which also gives the cold start: process start to
-the first getUpdates, and to the first answer) and with micro-batching (a driver that builds
-the same Application around a micro-batched Library).
+here), without and with micro-batching of concurrent encodes (index/microbatch.py). The bot
+itself (the real CLI, which also gives the cold start: process start to the first getUpdates,
+and to the first answer) is then run without micro-batching (STEPPE_MICROBATCH=0) and with it
+(the default).
 """
 
 from __future__ import annotations
@@ -48,21 +48,6 @@ PREFIXES = ("", "Please tell me: ", "Tell me, please: ")
 WORKERS = min(32, (os.cpu_count() or 1) + 4)  # asyncio.to_thread's default pool size
 TIMEOUT = 900.0
 
-_MICROBATCH_BOT = r"""
-import sys
-from bot.app import run_bot
-from bot.logs import setup_logging
-from bot.settings import Settings
-from bench.microbatch import MicroBatchEmbedder
-from index.embedding import load_embedder
-from index.search import Searcher
-from index.service import Library
-settings = Settings.from_env(env_file=None)
-setup_logging(settings.log_level, settings.token)
-library = Library(Searcher(settings.index_dir, embedder=MicroBatchEmbedder(load_embedder())))
-run_bot(settings, library)
-"""
-
 
 def questions_for(users: int, per_user: int) -> list[list[str]]:
     """users x per_user distinct questions: the 200, then with prefixes that add no search terms."""
@@ -82,11 +67,8 @@ def questions_for(users: int, per_user: int) -> list[list[str]]:
 
 def library_baselines(index_dir: Path, questions: list[str]) -> dict[str, Any]:
     """Answers/s and latency of Library.answer: sequential; 6 threads plain, single-threaded ops, micro-batched."""
-    import faiss
-    import torch
-
-    from bench.microbatch import MicroBatchEmbedder
     from index.embedding import load_embedder
+    from index.microbatch import MicroBatchEmbedder
     from index.search import Searcher
     from index.service import Library
 
@@ -97,16 +79,12 @@ def library_baselines(index_dir: Path, questions: list[str]) -> dict[str, Any]:
     for question in ("What is the capital of Tajikistan?", "Who leads Turkmenistan?"):
         plain.answer(question)
     out: dict[str, Any] = {}
-    default_threads = torch.get_num_threads(), faiss.omp_get_max_threads()
-    for name, library, workers, threads in (
-        ("sequential", plain, 1, default_threads),
-        ("threads", plain, WORKERS, default_threads),
-        ("threads_one_core_each", plain, WORKERS, (1, 1)),
-        ("threads_microbatch", batched, WORKERS, default_threads),
+    for name, library, workers in (
+        ("sequential", plain, 1),
+        ("threads", plain, WORKERS),
+        ("threads_microbatch", batched, WORKERS),
     ):
         clear_answer_caches(library)  # every run starts cold, like a new bot process
-        torch.set_num_threads(threads[0])  # intra-op threads per call (torch, then FAISS)
-        faiss.omp_set_num_threads(threads[1])
         log(f"bot: Library.answer x {len(questions)}, {name}")
         latencies: list[float] = []
 
@@ -121,14 +99,10 @@ def library_baselines(index_dir: Path, questions: list[str]) -> dict[str, Any]:
         seconds = time.perf_counter() - start
         out[name] = {
             "workers": workers,
-            "torch_threads": threads[0],
-            "faiss_threads": threads[1],
             "seconds": round(seconds, 2),
             "answers_per_s": round(len(questions) / seconds, 2),
             "latency": Stats.of(latencies).__dict__,
         }
-    torch.set_num_threads(default_threads[0])
-    faiss.omp_set_num_threads(default_threads[1])
     out["microbatch_requests_per_batch"] = round(batched_embedder.requests / max(1, batched_embedder.batches), 2)
     return out
 
@@ -199,7 +173,7 @@ def _wait(predicate: Any, bot: BotProcess, timeout: float) -> None:
 def cold_start(api: Any, bot: BotProcess) -> dict[str, float]:
     """Process start -> first getUpdates (ready); ready -> first answer (the model loads lazily)."""
     _wait(lambda: api.all_calls("getUpdates"), bot, 120)
-    ready = api.all_calls("getUpdates")[0].at - bot.started
+    ready = api.all_calls("getUpdates")[0].received - bot.started  # the first long poll began
     # Where the start-up goes: imports and Library.open end at the first API call (getMe);
     # post_init (index stats, command menus) ends at the last call before polling starts.
     first_call = min(call.at for call in api.log) - bot.started
@@ -291,11 +265,12 @@ def load(api: Any, bot: BotProcess, plan: list[list[str]]) -> dict[str, Any]:
 def run_bot_load(index_dir: Path, plan: list[list[str]], microbatch: bool) -> dict[str, Any]:
     """Start a fake server and a bot process, measure the cold start, then the load."""
     fake_api = _fake_api()
-    command = [PYTHON, "-c", _MICROBATCH_BOT] if microbatch else [PYTHON, "-m", "bot.cli", "bot"]
+    command = [PYTHON, "-m", "bot.cli", "bot"]
     with tempfile.TemporaryDirectory(prefix="steppe-bench-bot-") as tmp, fake_api(TOKEN) as api:
-        bot = BotProcess(command, _bot_env(api, index_dir), Path(tmp))
+        env = {**_bot_env(api, index_dir), "STEPPE_MICROBATCH": "1" if microbatch else "0"}
+        bot = BotProcess(command, env, Path(tmp))
         try:
-            log(f"bot: starting the bot{' (micro-batched)' if microbatch else ''}")
+            log(f"bot: starting the bot ({'micro-batched' if microbatch else 'STEPPE_MICROBATCH=0'})")
             cold = cold_start(api, bot)
             log(f"bot: ready in {cold['start_to_ready_s']} s; {len(plan)} users x {len(plan[0])} questions")
             result = load(api, bot, plan)
@@ -331,13 +306,17 @@ def table(result: dict[str, Any]) -> str:
     labels = {
         "sequential": "`Library.answer`, one at a time (baseline)",
         "threads": f"`Library.answer`, {lib['threads']['workers']} threads",
-        "threads_one_core_each": f"`Library.answer`, {lib['threads']['workers']} threads, torch and FAISS 1 thread each",
         "threads_microbatch": f"`Library.answer`, {lib['threads']['workers']} threads, micro-batched encodes",
     }
     for name, label in labels.items():
+        if name not in lib:  # older result files
+            continue
         entry = lib[name]
         rows.append([label, f"{entry['answers_per_s']:.2f}", Stats(**entry["latency"]).fmt_ms(p95=True), "", ""])
-    for name, label in (("bot", "bot (`steppe bot`)"), ("bot_microbatch", "bot, micro-batched encodes")):
+    for name, label in (
+        ("bot", "bot (`steppe bot`, STEPPE_MICROBATCH=0)"),
+        ("bot_microbatch", "bot, micro-batched encodes (default)"),
+    ):
         entry = result[name]
         once = f"{entry['answered_exactly_once']}/{entry['questions']}"
         rows.append(

@@ -103,7 +103,9 @@ async def post_init(app: Application) -> None:
     if state.library is None:
         from index.service import Library  # the heavy model import happens once, here
 
-        state.library = await asyncio.to_thread(Library.open, state.settings.index_dir, state.settings.model)
+        state.library = await asyncio.to_thread(
+            lambda: Library.open(state.settings.index_dir, state.settings.model, microbatch=state.settings.microbatch)
+        )
     state.stats = await asyncio.to_thread(state.library.stats)
     for lang in STRINGS:
         code = None if lang == "en" else lang
@@ -205,7 +207,7 @@ def main_bot() -> int:
     try:
         from index.service import Library  # loads the embedding stack: only once settings are fine
 
-        library = Library.open(settings.index_dir, model=settings.model)
+        library = Library.open(settings.index_dir, model=settings.model, microbatch=settings.microbatch)
     except UserFacingError as exc:
         print(f"steppe bot: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -40,6 +40,7 @@ class Settings:
     rate_limit: int = 10  # questions per minute per user; 0 turns the limit off
     max_question_chars: int = 1000
     reload_interval: float = 5.0  # seconds between looks for a newer index generation; 0: never
+    microbatch: bool = True  # merge concurrent encodes (index/microbatch.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -75,6 +76,7 @@ class Settings:
             rate_limit=_int("STEPPE_RATE_LIMIT", get("STEPPE_RATE_LIMIT"), 10, minimum=0),
             max_question_chars=_int("STEPPE_MAX_QUESTION", get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
             reload_interval=_seconds("STEPPE_RELOAD_SECONDS", get("STEPPE_RELOAD_SECONDS"), 5.0),
+            microbatch=_flag("STEPPE_MICROBATCH", get("STEPPE_MICROBATCH"), True),
         )
 
 
@@ -178,3 +180,14 @@ def _seconds(name: str, value: str | None, default: float) -> float:
     if not 0 <= seconds < 86400:  # also rejects nan and inf
         raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
     return seconds
+
+
+def _flag(name: str, value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (got {value!r}).")

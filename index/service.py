@@ -12,6 +12,7 @@ from typing import TypeVar
 from index.answer import AnswerPolicy, build_answer
 from index.embedding import Embedder, load_embedder
 from index.errors import IndexCorrupt, ModelMismatch
+from index.microbatch import MicroBatchEmbedder
 from index.models import Answer, Filters, IndexStats, Passage, SourceStats
 from index.search import MAX_QUERY_CHARS, Searcher, SearchResult
 from index.store import CURRENT, MANIFEST, STORE, current_generation, dir_size
@@ -32,10 +33,18 @@ class Library:
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: Path, model: str | None = None, embedder: Embedder | None = None) -> Library:
-        """Open the live index generation; raises IndexNotFound, IndexCorrupt or ModelMismatch."""
+    def open(
+        cls, index_dir: Path, model: str | None = None, embedder: Embedder | None = None, *, microbatch: bool = False
+    ) -> Library:
+        """Open the live index generation; raises IndexNotFound, IndexCorrupt or ModelMismatch.
+
+        ``microbatch`` merges encode calls made at the same time from several threads (a server).
+        """
         try:
-            return cls(Searcher(Path(index_dir), model=model, embedder=embedder))
+            searcher = Searcher(Path(index_dir), model=model, embedder=embedder)
+            if microbatch and not isinstance(searcher.embedder, MicroBatchEmbedder):
+                searcher.embedder = MicroBatchEmbedder(searcher.embedder)
+            return cls(searcher)
         except ModelMismatch as exc:  # say which index, so the message names the file and the fix
             manifest = current_generation(Path(index_dir)) / MANIFEST
             if str(manifest) in str(exc) or str(manifest.parent) in str(exc):

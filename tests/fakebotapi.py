@@ -117,7 +117,8 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic)  # when it was answered (a long poll: when it returned)
+    received: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -337,6 +338,7 @@ class FakeBotAPI:
         """Answer one request: (HTTP status, JSON body), body None to drop the connection."""
         if token != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        received = time.monotonic()
         fault = self._take_fault(method)
         if fault is not None:
             failed = self._fault_response(method, params, fault)
@@ -344,7 +346,7 @@ class FakeBotAPI:
                 return failed if failed is not None else (0, None)
         status, body = self._dispatch(method, params)
         with self._cond:
-            self.log.append(Call(method, params, status))
+            self.log.append(Call(method, params, status, received=received))
             self._cond.notify_all()
         return status, body
 

@@ -101,8 +101,10 @@ def test_settings_read_and_validated(tmp_path: Path) -> None:
         "STEPPE_WEBHOOK_LISTEN": "0.0.0.0:8443",
         "STEPPE_RATE_LIMIT": "5",
         "STEPPE_LOG_LEVEL": "debug",
+        "STEPPE_MICROBATCH": "0",
     }
     settings = Settings.from_env(env, env_file=None)
+    assert not settings.microbatch and Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).microbatch
     assert settings.admin_ids == {42, 43} and settings.allowed_chats == {-100123, 1001}
     assert settings.webhook_listen == ("0.0.0.0", 8443) and settings.rate_limit == 5
     assert settings.log_level == "DEBUG" and settings.webhook_secret  # generated when not given
@@ -128,6 +130,7 @@ def test_settings_read_and_validated(tmp_path: Path) -> None:
         ({"STEPPE_WEBHOOK_SECRET": "spaces are bad"}, "STEPPE_WEBHOOK_SECRET"),
         ({"STEPPE_LOG_LEVEL": "LOUD"}, "STEPPE_LOG_LEVEL"),
         ({"STEPPE_BASE_URL": "ftp://x"}, "STEPPE_BASE_URL"),
+        ({"STEPPE_MICROBATCH": "maybe"}, "STEPPE_MICROBATCH"),
     ],
 )
 def test_bad_settings_are_explained(env: dict[str, str], names: str) -> None:
@@ -151,7 +154,7 @@ def test_cli_exits_2_with_a_message(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
     class MissingLibrary:
         @classmethod
-        def open(cls, index_dir: Path, model: str | None = None) -> None:
+        def open(cls, index_dir: Path, model: str | None = None, **options: object) -> None:
             raise IndexNotFound(f"No index in {index_dir}. Run `steppe index build` first.")
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)

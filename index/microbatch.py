@@ -1,11 +1,13 @@
-"""A bench-only prototype: merge concurrent encode calls into one model call.
+"""Micro-batching: concurrent encode calls from the bot's worker threads become one model call.
 
 The bot answers each question in a worker thread (``asyncio.to_thread``), so under load
 several threads call the embedder at once, each with one question (``encode_queries``) and a
-few dozen excerpt sentences (``encode_documents``). Torch already uses every core for each
-call, so the calls mostly queue; merging them turns many small padded batches into fewer,
+few dozen excerpt sentences (``encode_documents``). The runtime already uses every core for
+each call, so the calls mostly queue; merging them turns many small padded batches into fewer,
 better-sorted ones. Nothing waits on purpose: a lone call is encoded at once, and calls that
 arrive while the model is busy are merged into the next batch ("opportunistic" batching).
+Measured with 50 simulated users (bench/bot_load.py): more answers per second and a lower p95
+than one call per thread; the README has the before and after.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from index.embedding import DEFAULT_BATCH_SIZE
 
 
 class MicroBatchEmbedder:
-    """Wraps an embedder; concurrent ``encode_*`` calls are merged by one worker thread."""
+    """Wraps an embedder; concurrent ``encode_*`` calls are merged by one worker thread.
+
+    Everything else (``backend``, ``model``, ``dim``, ``count_tokens``...) is the inner embedder's.
+    """
 
     def __init__(self, inner: Any, max_texts: int = 256) -> None:
         self._inner = inner
