@@ -262,3 +262,18 @@ def test_steppe_model_switches_an_existing_index(
     again = build_index(index_dir, None, progress=False, log=messages.append)  # unset: the index's own model
     assert again.embedded == 0
     assert Library.open(index_dir).searcher.manifest.model == "hash-32"
+
+
+def test_hybrid_scores_do_not_depend_on_the_bm25_pool_depth(
+    tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One deep BM25 query (the default) ranks exactly like a shallow one plus a second query."""
+    import index.search
+
+    build(tmp_path / "index", tiny_corpus, hash_embedder)
+    searcher = Searcher(tmp_path / "index", embedder=hash_embedder)
+    questions = ["Russian base near Dushanbe", "oil pipeline Black Sea", "cotton exporters harvest labour", "border"]
+    deep = {q: [(h.chunk.chunk_id, round(h.score, 9)) for h in searcher.search(q, k=3).hits] for q in questions}
+    monkeypatch.setattr(index.search, "BM25_POOL", 1)
+    shallow = {q: [(h.chunk.chunk_id, round(h.score, 9)) for h in searcher.search(q, k=3).hits] for q in questions}
+    assert deep == shallow and all(deep.values())
