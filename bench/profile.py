@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import QUICK_CORPUS_FOLDERS, RESULTS_DIR, SHARED_CORPUS, ensure_index, load_questions, log
-from bench.common import markdown_table as md
 
 INTERVAL = 0.0005
 PROJECT_PACKAGES = ("index/", "bot/")
@@ -46,7 +45,9 @@ def summarise(session: Any, top: int = 12) -> dict[str, Any]:
 
     def walk(frame: Any, stack: frozenset[str]) -> None:
         key = _where(frame)
-        own[key] = own.get(key, 0.0) + frame.total_self_time
+        # Self time = the frame's time minus its children's (pyinstrument's total_self_time also
+        # counts the children that remove_irrelevant_nodes folded away, e.g. C calls).
+        own[key] = own.get(key, 0.0) + max(0.0, frame.time - sum(child.time for child in frame.children))
         path = frame.file_path or ""
         if key not in stack and any(f"/{p}" in path for p in PROJECT_PACKAGES) and "/.venv/" not in path:
             total[key] = total.get(key, 0.0) + frame.time
@@ -64,6 +65,17 @@ def summarise(session: Any, top: int = 12) -> dict[str, Any]:
             {"function": k, "s": round(v, 3), "share": round(v / duration, 3)} for k, v in total_top
         ],
     }
+
+
+TREE_LINES = 28
+
+
+def call_tree(profiler: Any) -> list[str]:
+    """The top of pyinstrument's own call tree (library frames folded), without its banner."""
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    lines = [line.rstrip() for line in text.splitlines()]
+    start = next((i for i, line in enumerate(lines) if line and line[0].isdigit()), 0)
+    return [line for line in lines[start:] if line.strip()][:TREE_LINES]
 
 
 def _save(profiler: Any, name: str) -> None:
@@ -86,7 +98,7 @@ def profile_query(index_dir: Path, questions: list[str]) -> dict[str, dict[str, 
         library.answer(question)
     profiler.stop()
     _save(profiler, "query")
-    out = {"query": {"questions": len(questions), **summarise(profiler.last_session)}}
+    out = {"query": {"questions": len(questions), **summarise(profiler.last_session), "tree": call_tree(profiler)}}
     # The question vectors are cached now: what remains is retrieval, fusion and SQLite.
     repeats = 5
     profiler = _profiler()
@@ -96,7 +108,11 @@ def profile_query(index_dir: Path, questions: list[str]) -> dict[str, dict[str, 
             library.search(question, mode="hybrid")
     profiler.stop()
     _save(profiler, "search_hybrid")
-    out["search_hybrid"] = {"questions": len(questions) * repeats, **summarise(profiler.last_session)}
+    out["search_hybrid"] = {
+        "questions": len(questions) * repeats,
+        **summarise(profiler.last_session),
+        "tree": call_tree(profiler),
+    }
     return out
 
 
@@ -121,7 +137,7 @@ def profile_build(quick: bool) -> dict[str, Any]:
             build_index(index_dir, [str(corpus)], progress=False, log=lambda message: None, **kwargs)
             profiler.stop()
             _save(profiler, name)
-            out[name] = summarise(profiler.last_session)
+            out[name] = {**summarise(profiler.last_session), "tree": call_tree(profiler)}
     return out
 
 
@@ -136,7 +152,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    """Markdown: top self-time functions and steppe's heaviest functions for each profile."""
+    """Markdown: the top of each profile's call tree (seconds of wall time per call path)."""
     parts = []
     for name, label in (
         ("query", "`Library.answer`"),
@@ -145,19 +161,6 @@ def table(result: dict[str, Any]) -> str:
         ("rebuild_nochange", "no-change rebuild"),
     ):
         entry = result[name]
-        parts.append(f"**{label}** ({entry['seconds']:.2f} s profiled); most time of their own:\n")
-        parts.append(
-            md(
-                ["function", "s", "share"],
-                [[e["function"], e["s"], f"{e['share']:.0%}"] for e in entry["self_time"][:8]],
-            )
-        )
-        parts.append("\nsteppe functions by total time:\n")
-        parts.append(
-            md(
-                ["function", "s", "share"],
-                [[e["function"], e["s"], f"{e['share']:.0%}"] for e in entry["project_total_time"][:8]],
-            )
-        )
-        parts.append("")
+        parts.append(f"**{label}** ({entry['seconds']:.2f} s profiled):\n")
+        parts.append("```\n" + "\n".join(entry.get("tree", [])) + "\n```\n")
     return "\n".join(parts) + f"\nFull trees: {RESULTS_DIR.relative_to(RESULTS_DIR.parents[1])}/profile_*.txt / .html"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import RESULTS_DIR, ForeignCpu, log, machine_info, write_result
@@ -62,23 +64,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def render_report(results_dir: Path, machine: dict, quick: bool) -> str:
+    """report.md from every section's JSON in ``results_dir`` (sections may come from separate runs)."""
+    parts = [
+        f"# steppe benchmarks{' (quick)' if quick else ''}\n\n"
+        f"{machine['cpu']}, {machine['usable_cores']} cores, {machine['ram']} RAM, Python {machine['python']}, "
+        f"torch {machine['versions']['torch']}, sentence-transformers {machine['versions']['sentence-transformers']}, "
+        f"faiss {machine['versions']['faiss-cpu']}. Each section is one run; its ratios compare figures "
+        "from that run only.\n"
+    ]
+    for name, module_name in SECTIONS.items():
+        path = results_dir / f"{name}.json"
+        if not path.is_file():
+            continue
+        result = json.loads(path.read_text(encoding="utf-8"))
+        module = importlib.import_module(module_name)
+        share = result.get("foreign_cpu_share", 0.0)
+        note = f"\n\n(Other processes used {share:.0%} of the CPU during this section.)" if share > 0.05 else ""
+        when = (
+            f"Measured {result['finished_at']}, {result['section_seconds']} s.\n\n" if "finished_at" in result else ""
+        )
+        parts.append(f"## {TITLES[name]}\n\n{when}{module.table(result)}{note}\n")
+    return "\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections in order; a failing section is reported and the others still run."""
     args = parse_args(argv)
     machine = machine_info()
     write_result("machine", machine, args.results)
-    report: list[str] = []
-
-    def emit(markdown: str) -> None:
-        print(markdown, flush=True)
-        report.append(markdown)
-
-    emit(
-        f"# steppe benchmarks{' (quick)' if args.quick else ''}\n\n"
-        f"{machine['cpu']}, {machine['usable_cores']} cores, {machine['ram']} RAM, Python {machine['python']}, "
-        f"torch {machine['versions']['torch']}, sentence-transformers {machine['versions']['sentence-transformers']}, "
-        f"faiss {machine['versions']['faiss-cpu']}. {machine['when']}.\n"
-    )
     failed = []
     for name in args.sections:
         module = importlib.import_module(SECTIONS[name])
@@ -87,24 +101,25 @@ def main(argv: list[str] | None = None) -> int:
         load_before, foreign = os.getloadavg(), ForeignCpu()
         try:
             result = module.run(quick=args.quick)
-        except Exception as exc:  # one broken section must not hide the others
+        except Exception:  # one broken section must not hide the others
             import traceback
 
             traceback.print_exc()
             failed.append(name)
-            emit(f"## {TITLES[name]}\n\nFAILED: {type(exc).__name__}: {exc}\n")
+            log(f"section {name}: FAILED")
             continue
         result["section_seconds"] = round(time.perf_counter() - started, 1)
+        result["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         result["quick"] = args.quick
         # Other processes on the machine distort every figure: record how busy it was.
         result["loadavg_before"], result["loadavg_after"] = load_before, os.getloadavg()
         result["foreign_cpu_share"] = foreign.share()
         path = write_result(name, result, args.results)
         log(f"section {name}: {result['section_seconds']} s -> {path}")
-        share = result["foreign_cpu_share"]
-        note = f"\n\n(Other processes used {share:.0%} of the CPU during this section.)" if share > 0.05 else ""
-        emit(f"## {TITLES[name]}\n\n{module.table(result)}{note}\n")
-        (args.results / "report.md").write_text("\n".join(report), encoding="utf-8")
+        print(f"## {TITLES[name]}\n\n{module.table(result)}\n", flush=True)
+    report = render_report(args.results, machine, args.quick)
+    (args.results / "report.md").write_text(report, encoding="utf-8")
+    log(f"report: {args.results / 'report.md'}" + (f" (failed: {', '.join(failed)})" if failed else ""))
     return 1 if failed else 0
 
 
