@@ -262,6 +262,17 @@ def load(api: Any, bot: BotProcess, plan: list[list[str]]) -> dict[str, Any]:
     }
 
 
+def _peak_rss(pid: int) -> int | None:
+    """VmHWM of a live process (Linux), in bytes: its peak resident memory so far."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def run_bot_load(index_dir: Path, plan: list[list[str]], microbatch: bool) -> dict[str, Any]:
     """Start a fake server and a bot process, measure the cold start, then the load."""
     fake_api = _fake_api()
@@ -274,6 +285,7 @@ def run_bot_load(index_dir: Path, plan: list[list[str]], microbatch: bool) -> di
             cold = cold_start(api, bot)
             log(f"bot: ready in {cold['start_to_ready_s']} s; {len(plan)} users x {len(plan[0])} questions")
             result = load(api, bot, plan)
+            result["peak_rss_bytes"] = _peak_rss(bot.proc.pid)
         finally:
             bot.stop()
     return {"cold": cold, **result}
@@ -312,7 +324,7 @@ def table(result: dict[str, Any]) -> str:
         if name not in lib:  # older result files
             continue
         entry = lib[name]
-        rows.append([label, f"{entry['answers_per_s']:.2f}", Stats(**entry["latency"]).fmt_ms(p95=True), "", ""])
+        rows.append([label, f"{entry['answers_per_s']:.2f}", Stats(**entry["latency"]).fmt_ms(p95=True), "", "", ""])
     for name, label in (
         ("bot", "bot (`steppe bot`, STEPPE_MICROBATCH=0)"),
         ("bot_microbatch", "bot, micro-batched encodes (default)"),
@@ -326,10 +338,18 @@ def table(result: dict[str, Any]) -> str:
                 Stats(**entry["latency"]).fmt_ms(p95=True),
                 once,
                 f"{entry['cold']['start_to_ready_s']:.1f} s / {entry['cold']['first_answer_s']:.1f} s",
+                f"{entry['peak_rss_bytes'] / 2**20:.0f} MiB" if entry.get("peak_rss_bytes") else "",
             ]
         )
     text = markdown_table(
-        ["run", "answers/s", "latency median (min–max, p95)", "answered exactly once", "start→ready / first answer"],
+        [
+            "run",
+            "answers/s",
+            "latency median (min–max, p95)",
+            "answered exactly once",
+            "start→ready / first answer",
+            "bot peak RSS",
+        ],
         rows,
     )
     cold = result["bot"]["cold"]
