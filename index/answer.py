@@ -14,7 +14,7 @@ from index.chunking import sentence_spans
 from index.embedding import MULTILINGUAL_MODEL, Embedder
 from index.language import NON_ENGLISH, detect_language
 from index.models import Answer, Excerpt, Hit
-from index.search import SearchResult, query_terms
+from index.search import SearchResult, query_terms, years_in
 
 # Calibrated on eval/questions.jsonl (README, "Honest not found"): a question is answered when one
 # sentence of the top passages is at least this similar to it. The best single sentence separates
@@ -138,13 +138,33 @@ def score_sentences(
     return SentenceScores(spans=spans, semantic=semantic)
 
 
-def is_answerable(result: SearchResult, policy: AnswerPolicy, mode: str, sentences: SentenceScores | None) -> bool:
-    """True when some sentence of the top passages is close enough to the question to answer it."""
-    if not result.hits:
+def is_answerable(
+    question: str,
+    result: SearchResult,
+    hits: Sequence[Hit],
+    policy: AnswerPolicy,
+    mode: str,
+    sentences: SentenceScores | None,
+) -> bool:
+    """True when some sentence of the top passages (``hits``, the relevant ones in order) is close
+    enough to the question to answer it, and they cover any year the question names."""
+    if not result.hits or not years_covered(question, hits[:SENTENCE_HITS]):
         return False
     if sentences is None:  # no model to score sentences with (bm25 mode without excerpts)
         return result.top_bm25 >= BM25_THRESHOLD_PER_TERM * max(1, min(result.query_terms, 4))
     return sentences.best() >= policy.threshold_for(result.language)
+
+
+def years_covered(question: str, hits: Sequence[Hit]) -> bool:
+    """False when the question names a year that none of these passages mentions, in its text,
+    title, date or edition: the corpus then holds nothing on that year's events, however close
+    the topic. On our set this refuses questions about 2022-2024 events the corpus predates and
+    wrongly refuses none of the answerable ones (eval/README.md)."""
+    years = years_in(question)
+    if not years:
+        return True
+    seen = " ".join(f"{h.chunk.text} {h.doc.title} {h.doc.date or ''} {h.doc.edition or ''}" for h in hits)
+    return any(year in seen for year in years)
 
 
 def relevant_hits(result: SearchResult, policy: AnswerPolicy, mode: str) -> list[Hit]:
@@ -239,7 +259,7 @@ def build_answer(
     hits = relevant_hits(result, policy, mode)
     scored = hits if with_excerpts else hits[:SENTENCE_HITS]
     sentences = score_sentences(question, scored, embedder, query_vector=query_vector) if embedder is not None else None
-    if not is_answerable(result, policy, mode, sentences):
+    if not is_answerable(question, result, hits, policy, mode, sentences):
         titles = dict.fromkeys(hit.doc.title for hit in result.hits[:5])
         return Answer(question=question, answered=False, excerpts=(), suggestions=tuple(titles)[:3], notice=notice)
     if with_excerpts and sentences is not None:

@@ -242,10 +242,11 @@ def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DE
             )
             started = time.perf_counter()
             result = searcher.search(question["question"], k=k, mode=mode)
-            top = relevant_hits(result, policy, mode)[:3]
+            relevant = relevant_hits(result, policy, mode)
+            top = relevant[:3]
             vector = searcher.encode_query(question["question"].strip())  # the bot's vector (Library.answer)
             sentences = score_sentences(question["question"], top, searcher.embedder, query_vector=vector)
-            answered = is_answerable(result, policy, mode, sentences)
+            answered = is_answerable(question["question"].strip(), result, relevant, policy, mode, sentences)
             elapsed = time.perf_counter() - started
             if question.get("answerable", True):
                 stats["answerable"] += 1

@@ -277,3 +277,21 @@ def test_hybrid_scores_do_not_depend_on_the_bm25_pool_depth(
     monkeypatch.setattr(index.search, "BM25_POOL", 1)
     shallow = {q: [(h.chunk.chunk_id, round(h.score, 9)) for h in searcher.search(q, k=3).hits] for q in questions}
     assert deep == shallow and all(deep.values())
+
+
+def test_a_year_no_top_passage_mentions_means_not_found() -> None:
+    """Near-domain questions about events after the corpus are refused, whatever their similarity."""
+    from index.answer import years_covered
+    from index.models import Chunk, DocInfo, Hit
+
+    def hit(text: str, date: str | None = None, edition: str | None = None, title: str = "Article") -> Hit:
+        chunk = Chunk(chunk_id=1, doc_id="d", seq=0, start=0, end=len(text), text=text)
+        return Hit(chunk=chunk, doc=DocInfo("d", title, "Src", "a.md", date=date, edition=edition), score=1.0)
+
+    base = hit("Putin signed agreements with Tokayev in Astana.")
+    assert years_covered("What did Putin and Tokayev sign?", [base])  # no year named: not this rule's call
+    assert not years_covered("What did Putin and Tokayev sign in November 2024?", [base])
+    assert years_covered("What did Putin sign in 2024?", [base, hit("In 2024 the two presidents met.")])
+    assert years_covered("Why did Putin visit in 2012?", [hit("Putin visited.", date="2012-10-10")])
+    assert years_covered("What does the 2015 Factbook say?", [hit("Kazakh oil.", edition="2015")])
+    assert years_covered("Events of 2013 or 2014?", [hit("In 2014 it joined.")])  # any named year will do
