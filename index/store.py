@@ -40,7 +40,7 @@ FAISS_FILE = "index.faiss"
 CURRENT = "CURRENT"
 REBUILD_HINT = "Rebuild it with `steppe index build --rebuild`."
 # Up to this many vectors exact search is fast enough (one query scans 50k x 384 in a few ms on
-# one core) and rebuilding it is instant; above it, HNSW (bench/scale.py, bench/RESULTS.md).
+# one core) and rebuilding it is instant; above it, HNSW (bench/scale.py; figures in bench/results/report.md).
 FLAT_LIMIT = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
