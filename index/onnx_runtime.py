@@ -54,7 +54,7 @@ def _read_json(path: Path) -> dict:
 
 
 def pooling_mode(root: Path) -> str | None:
-    """ "mean" or "cls" when the model is a plain Transformer → Pooling → [Normalize] pipeline, else None."""
+    """The pooling ("mean" or "cls") of a plain Transformer → Pooling → [Normalize] model, else None."""
     try:
         modules = _read_json(root / "modules.json")
         kinds = [str(module["type"]).rsplit(".", 1)[-1] for module in modules]
@@ -67,21 +67,10 @@ def pooling_mode(root: Path) -> str | None:
         pooling = _read_json(root / modules[1]["path"] / "config.json")
         if not (root / "tokenizer.json").is_file() or pooling.get("include_prompt", True) is False:
             return None
-    except (OSError, KeyError, IndexError, TypeError, ValueError):
+        modes = frozenset(key for key, value in pooling.items() if key.startswith("pooling_mode_") and value is True)
+    except (OSError, KeyError, IndexError, TypeError, ValueError, AttributeError):
         return None
-    modes = {
-        name
-        for name in (
-            "mean_tokens",
-            "cls_token",
-            "max_tokens",
-            "mean_sqrt_len_tokens",
-            "weightedmean_tokens",
-            "lasttoken",
-        )
-        if pooling.get(f"pooling_mode_{name}")
-    }
-    return {frozenset({"mean_tokens"}): "mean", frozenset({"cls_token"}): "cls"}.get(frozenset(modes))
+    return {frozenset({"pooling_mode_mean_tokens"}): "mean", frozenset({"pooling_mode_cls_token"}): "cls"}.get(modes)
 
 
 def _version(package: str) -> str:
