@@ -1,11 +1,11 @@
-"""Profiles (pyinstrument) of the query path and the build path, with the top costs by function.
+"""Profiles (pyinstrument) of the query path and the build path, as call trees.
 
 Query: ``Library.answer`` (what the bot runs), then hybrid ``Library.search`` repeated with the
 question vectors already cached, to show what retrieval itself costs beyond the encode.
 
 Not part of the default run (``--only profile``). Writes the full call trees as text and
-HTML next to the JSON (bench/results/profile_*.txt / .html) and lists, per profile, the
-functions with the most time of their own and the steppe functions with the most time in total.
+HTML next to the JSON (bench/results/profile_*.txt / .html); the report shows the top of each
+call tree, and the JSON also lists the steppe functions with the most time in total.
 """
 
 from __future__ import annotations
@@ -43,19 +43,14 @@ def _where(frame: Any) -> str:
 
 
 def summarise(session: Any, top: int = 12) -> dict[str, Any]:
-    """Self time per function over the whole tree, and total time of steppe's own functions."""
+    """Total time of steppe's own functions over the whole tree (the call tree shows the rest)."""
     from pyinstrument.processors import remove_irrelevant_nodes
 
-    root = session.root_frame()
-    root = remove_irrelevant_nodes(root, options={})
-    own: dict[str, float] = {}
+    root = remove_irrelevant_nodes(session.root_frame(), options={})
     total: dict[str, float] = {}
 
     def walk(frame: Any, stack: frozenset[str]) -> None:
         key = _where(frame)
-        # Self time = the frame's time minus its children's (pyinstrument's total_self_time also
-        # counts the children that remove_irrelevant_nodes folded away, e.g. C calls).
-        own[key] = own.get(key, 0.0) + max(0.0, frame.time - sum(child.time for child in frame.children))
         path = frame.file_path or ""
         if key not in stack and any(f"/{p}" in path for p in PROJECT_PACKAGES) and "/.venv/" not in path:
             total[key] = total.get(key, 0.0) + frame.time
@@ -64,11 +59,9 @@ def summarise(session: Any, top: int = 12) -> dict[str, Any]:
 
     walk(root, frozenset())
     duration = root.time or 1.0
-    own_top = sorted(own.items(), key=lambda kv: -kv[1])[:top]
     total_top = sorted(total.items(), key=lambda kv: -kv[1])[:top]
     return {
         "seconds": round(duration, 3),
-        "self_time": [{"function": k, "s": round(v, 3), "share": round(v / duration, 3)} for k, v in own_top],
         "project_total_time": [
             {"function": k, "s": round(v, 3), "share": round(v / duration, 3)} for k, v in total_top
         ],

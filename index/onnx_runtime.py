@@ -22,6 +22,7 @@ import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -126,8 +127,6 @@ def export_model(root: Path, pooling: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         partial = Path(tmp) / target.name
-        import warnings
-
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # tracer chatter about Python booleans in attention code
             torch.onnx.export(

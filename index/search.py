@@ -370,6 +370,7 @@ class Searcher:
             vector = self.encode_query(query)
             dense_hits = dict(self.dense(vector, n, allowed))
         bm25_pool: dict[int, float] = {}
+        pool_complete = True
         if mode in ("bm25", "hybrid"):
             # Hybrid fetches a deep BM25 list once: the dense candidates' BM25 scores are then
             # almost always in it, instead of costing a second full-text query (half of hybrid's time).
