@@ -39,6 +39,15 @@ FILES = {
     "questions_en_twins.jsonl": {"id": r"e\d{3}", "lang": "en"},
     "questions_ru.jsonl": {"id": r"r\d{3}", "lang": "ru"},
 }
+# The chat-register sets (eval/chat_*.jsonl): questions as people type them in a chat. Every row
+# carries its frozen "split" (dev or test, see eval/split_chat.py) and its "lang"; a "twin" (a
+# question in the other language with the same answers) may live in any chat file. No run of
+# three or more words of a question may be copied from its gold passage.
+CHAT_GLOB = "chat_*.jsonl"
+CHAT_SPEC = {"id": r"c[a-z]\d{3}", "lang": "any", "chat": True}
+CHAT_KEYS = {"split", "lang", "twin", "kind"}
+SPLITS = ("dev", "test")
+COPIED_RUN = 3  # words
 MIN_COUNTS = {
     # file: (min answerable, min unanswerable, min total)
     "questions.jsonl": (70, 15, 85),
@@ -105,6 +114,19 @@ class Corpus:
                 self._cache[key] = [norm(raw)]
         return self._cache[key]
 
+    def sentence_around(self, corpus: str, rel: str, quote: str) -> str:
+        """The quote widened to the sentence(s) holding it: the gold passage a question must not copy."""
+        q = norm(quote)
+        for seg in self.segments(corpus, rel):
+            at = seg.find(q)
+            if at >= 0:
+                starts = [m.end() for m in re.finditer(r"[.!?]\s", seg[:at])]
+                start = starts[-1] if starts else 0
+                stop = re.search(r"[.!?](\s|$)", seg[at + len(q) :])
+                end = at + len(q) + (stop.end() if stop else len(seg))
+                return seg[start:end]
+        return q
+
     def count(self, corpus: str, rel: str, quote: str) -> int:
         """How many times the quote occurs in the document (0 = not found)."""
         q = norm(quote)
@@ -157,8 +179,23 @@ def check_quote(quote: object, where: str, problems: list[str]) -> bool:
     return ok
 
 
+def words_of(text: str) -> list[str]:
+    """Lower-cased word tokens (letters and digits), for the copied-run rule."""
+    return re.findall(r"[^\W_]+", text.lower())
+
+
+def copied_run(question: str, passage: str, size: int = COPIED_RUN) -> str | None:
+    """The first run of ``size`` consecutive words the question shares with the passage, if any."""
+    q, p = words_of(question), words_of(passage)
+    grams = {tuple(p[i : i + size]) for i in range(len(p) - size + 1)}
+    for i in range(len(q) - size + 1):
+        if tuple(q[i : i + size]) in grams:
+            return " ".join(q[i : i + size])
+    return None
+
+
 def check_file(name: str, rows: list[dict], corpus: Corpus | None, problems: list[str]) -> None:
-    spec = FILES[name]
+    spec = FILES.get(name, CHAT_SPEC)
     seen_ids: set[str] = set()
     seen_questions: Counter = Counter()
     for row in rows:
@@ -173,7 +210,13 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None, problems: lis
         where = f"{name}:{row['_line']} ({rid})"
 
         allowed = {"id", "question", "answerable", "answers", "tags", "_line"}
-        if spec["lang"]:
+        if spec.get("chat"):
+            allowed |= CHAT_KEYS
+            if row.get("split") not in SPLITS:
+                problems.append(f"{where}: split must be one of {SPLITS} (run eval/split_chat.py)")
+            if row.get("lang") not in ("en", "ru"):
+                problems.append(f"{where}: lang must be 'en' or 'ru'")
+        elif spec["lang"]:
             allowed |= {"lang", "twin"}
         extra = set(row) - allowed
         if extra:
@@ -184,9 +227,10 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None, problems: lis
             problems.append(f"{where}: question missing or empty")
         else:
             seen_questions[norm(question).lower()] += 1
-            if spec["lang"] == "ru" and not CYRILLIC.search(question):
+            lang = row.get("lang") if spec.get("chat") else spec["lang"]
+            if lang == "ru" and not CYRILLIC.search(question):
                 problems.append(f"{where}: Russian question has no Cyrillic text")
-            if spec["lang"] != "ru" and CYRILLIC.search(question):
+            if lang != "ru" and CYRILLIC.search(question):
                 problems.append(f"{where}: English question contains Cyrillic text")
 
         answerable = row.get("answerable")
@@ -205,7 +249,7 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None, problems: lis
         if not isinstance(tags, list) or not tags or not all(isinstance(t, str) and t.strip() for t in tags):
             problems.append(f"{where}: tags must be a non-empty list of strings")
 
-        if spec["lang"]:
+        if spec["lang"] and not spec.get("chat"):
             if row.get("lang") != spec["lang"]:
                 problems.append(f"{where}: lang must be {spec['lang']!r}")
             if not isinstance(row.get("twin"), str):
@@ -245,6 +289,10 @@ def check_file(name: str, rows: list[dict], corpus: Corpus | None, problems: lis
                     problems.append(
                         f"{awhere}: quote occurs {hits} times in {corp}:{rel}, so its span is ambiguous: {quote!r}"
                     )
+                elif spec.get("chat") and isinstance(question, str):
+                    run = copied_run(question, corpus.sentence_around(corp, rel, quote))
+                    if run:
+                        problems.append(f"{awhere}: the question copies {run!r} from its gold passage")
 
     for q, count in seen_questions.items():
         if count > 1:
@@ -268,6 +316,26 @@ def answer_key(row: dict) -> set:
         for a in row.get("answers", [])
         if isinstance(a, dict)
     }
+
+
+def check_chat_twins(rows: list[dict], problems: list[str]) -> None:
+    """A chat question's twin exists in a chat file, is in the other language, points back and shares answers and split."""
+    by_id = {r.get("id"): r for r in rows}
+    for r in rows:
+        if "twin" not in r:
+            continue
+        twin = by_id.get(r["twin"])
+        if twin is None:
+            problems.append(f"chat ({r.get('id')}): twin {r['twin']!r} is in no chat file")
+            continue
+        if twin.get("twin") != r.get("id"):
+            problems.append(f"chat ({r.get('id')}): twin {twin.get('id')} points back to {twin.get('twin')!r}")
+        if twin.get("lang") == r.get("lang"):
+            problems.append(f"chat ({r.get('id')}): twin {twin.get('id')} is in the same language")
+        if twin.get("answerable") != r.get("answerable") or answer_key(twin) != answer_key(r):
+            problems.append(f"chat ({r.get('id')}): answers differ from twin {twin.get('id')}")
+        if twin.get("split") != r.get("split"):
+            problems.append(f"chat ({r.get('id')}): twin {twin.get('id')} is in another split")
 
 
 def check_twins(ru: list[dict], en: list[dict], problems: list[str]) -> None:
@@ -319,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the shared corpus folder (default: ../shared/corpus)",
     )
     parser.add_argument("--schema-only", action="store_true", help="check format only, without reading the corpus")
+    parser.add_argument("files", nargs="*", type=Path, help="chat-register files to check alone (default: every set)")
     args = parser.parse_args(argv)
 
     corpus = None
@@ -329,10 +398,17 @@ def main(argv: list[str] | None = None) -> int:
         corpus = Corpus(args.corpus, PROJECT_CORPUS)
 
     problems: list[str] = []
-    loaded = {name: load_jsonl(EVAL_DIR / name, problems) for name in FILES}
+    chat_files = args.files or sorted(EVAL_DIR.glob(CHAT_GLOB))
+    loaded = {name: load_jsonl(EVAL_DIR / name, problems) for name in ([] if args.files else FILES)}
+    loaded |= {Path(path).name: load_jsonl(Path(path), problems) for path in chat_files}
     for name, rows in loaded.items():
         check_file(name, rows, corpus, problems)
-    check_twins(loaded["questions_ru.jsonl"], loaded["questions_en_twins.jsonl"], problems)
+    if not args.files:
+        check_twins(loaded["questions_ru.jsonl"], loaded["questions_en_twins.jsonl"], problems)
+    chat_rows = [row for name, rows in loaded.items() if name not in FILES for row in rows]
+    check_chat_twins(chat_rows, problems)
+    ids = Counter(row.get("id") for row in chat_rows)
+    problems += [f"chat: id {rid} is used {n} times across chat files" for rid, n in ids.items() if n > 1]
 
     for name, rows in loaded.items():
         print(f"{name}: {summary(rows)}")
