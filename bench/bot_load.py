@@ -69,13 +69,12 @@ def library_baselines(index_dir: Path, questions: list[str]) -> dict[str, Any]:
     """Answers/s and latency of Library.answer: sequential; 6 threads plain, single-threaded ops, micro-batched."""
     from index.embedding import load_embedder
     from index.microbatch import MicroBatchEmbedder
-    from index.search import Searcher
     from index.service import Library
 
     embedder = load_embedder()
-    plain = Library(Searcher(index_dir, embedder=embedder))
+    plain = Library.open(index_dir, embedder=embedder)
     batched_embedder = MicroBatchEmbedder(embedder)
-    batched = Library(Searcher(index_dir, embedder=batched_embedder))
+    batched = Library.open(index_dir, embedder=batched_embedder)
     for question in ("What is the capital of Tajikistan?", "Who leads Turkmenistan?"):
         plain.answer(question)
     out: dict[str, Any] = {}

@@ -178,11 +178,8 @@ def log(message: str) -> None:
 
 
 def bench_env() -> dict[str, str]:
-    """Environment for benchmark subprocesses: offline model, quiet tokenizers, this checkout first."""
+    """Environment for benchmark subprocesses: this checkout first (index.config keeps them offline)."""
     env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -212,9 +209,11 @@ def ensure_index(quick: bool = False) -> Path:
 
 def bare_model():
     """The bundled MiniLM as a plain SentenceTransformer, bypassing index/: the baseline."""
-    from sentence_transformers import SentenceTransformer
-
+    from index.config import keep_offline
     from index.embedding import bundled_model_path
+
+    keep_offline()  # before sentence-transformers imports huggingface_hub
+    from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(bundled_model_path()), device="cpu")
 
@@ -246,17 +245,5 @@ class ForeignCpu:
 
 
 def clear_answer_caches(library: Any) -> None:
-    """Empty steppe's caches (question vectors, sentence vectors) so a run pays for every encode.
-
-    Private attributes, reached defensively: a bench must not break when a cache is renamed.
-    """
-    cache = getattr(library.searcher, "_query_cache", None)
-    if cache is not None:
-        cache.clear()
-    import index.answer
-
-    sentences = getattr(index.answer, "_SENTENCE_VECTORS", None)
-    vectors = getattr(sentences, "_vectors", None)
-    if vectors is not None:
-        with sentences._lock:
-            vectors.clear()
+    """Empty steppe's caches (question vectors, sentence vectors) so a run pays for every encode."""
+    library.clear_caches()

@@ -22,10 +22,9 @@ import json, sys
 from bench.common import proc_status
 marks = {"start": proc_status()}
 from index.service import Library
-from index.search import Searcher
 marks["imports"] = proc_status()
 index_dir, mmap, questions = sys.argv[1], sys.argv[2] == "1", json.loads(sys.argv[3])
-library = Library(Searcher(index_dir, mmap=mmap))
+library = Library.open(index_dir, mmap=mmap)
 marks["open"] = proc_status()
 library.searcher.embedder.encode_queries(["load the model"])
 marks["model"] = proc_status()

@@ -54,8 +54,9 @@ QUESTION_SETS = [PROJECT_ROOT / "eval" / "questions_ru.jsonl", PROJECT_ROOT / "e
 def _documents(docs: int):
     from index.build import load_sources
 
-    seed, _ = load_sources([str(PROJECT_ROOT / "corpus")])
-    shared, _ = load_sources([str(SHARED_CORPUS)])
+    project = PROJECT_ROOT / "corpus"
+    seed, _ = load_sources([str(project)], project)
+    shared, _ = load_sources([str(SHARED_CORPUS)], project)
     shared.sort(key=lambda d: d.doc_id)
     step = max(1, len(shared) // max(docs, 1))  # spread over every source, not just the first folder
     return seed + shared[::step][:docs]
@@ -102,7 +103,7 @@ def worker_query(index_dir: str) -> dict[str, Any]:
         json.loads(line)["question"] for path in QUESTION_SETS for line in path.read_text().splitlines() if line
     ]
     started = time.perf_counter()
-    searcher = Searcher(Path(index_dir))
+    searcher = Searcher.open(Path(index_dir))
     searcher.search("warm-up: who leases Baikonur?", k=5)
     first_answer = time.perf_counter() - started
     for question in ("Kazakhstan oil exports", "Где находится Байконур?"):

@@ -22,10 +22,6 @@ from pathlib import Path
 
 from bench.common import RESULTS_DIR, ForeignCpu, log, machine_info, write_result
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 # Section name -> module in bench/. Each module has run(quick) -> dict and table(dict) -> str.
 SECTIONS = {
     "build": "bench.build",

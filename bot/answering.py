@@ -50,7 +50,7 @@ def lang_of(update: Update, text: str | None = None) -> str:
 def example_for(context: BotContext, lang: str) -> str:
     """The example question for ``lang``, in English while the index's model reads English only."""
     library = context.bot_data.library
-    return example(lang, bool(getattr(library, "multilingual", False)))
+    return example(lang, library is not None and library.multilingual)
 
 
 async def follow_index(context: BotContext) -> None:
@@ -66,8 +66,6 @@ async def follow_index(context: BotContext) -> None:
         return
     state.next_index_check = now + interval
     library = context.library
-    if not hasattr(library, "published_generation"):
-        return  # a stand-in library without generations
     state.switching = True
     try:
         published = await asyncio.to_thread(library.published_generation)

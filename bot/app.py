@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -32,13 +33,13 @@ from telegram.ext import (
 from bot import handlers as h
 from bot.logs import install_token_redaction, redact, setup_logging
 from bot.questions import AddressedToBot
-from bot.settings import Settings
+from bot.settings import BotSettings
 from bot.state import BotContext, BotState, FloodGate
 from bot.strings import STRINGS, t_text
 from index.errors import UserFacingError
 
 if TYPE_CHECKING:
-    from index.service import Library
+    from index.service import AnswerService
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,9 @@ async def post_init(app: Application) -> None:
     if state.library is None:
         from index.service import Library  # the heavy model import happens once, here
 
+        settings = state.settings
         state.library = await asyncio.to_thread(
-            lambda: Library.open(state.settings.index_dir, state.settings.model, microbatch=state.settings.microbatch)
+            lambda: Library.open(settings.index_dir, settings.model, microbatch=settings.microbatch, settings=settings)
         )
     state.stats = await asyncio.to_thread(state.library.stats)
     for lang in STRINGS:
@@ -121,7 +123,7 @@ async def post_init(app: Application) -> None:
     logger.info("ready: %s documents, %s chunks", state.stats.documents, state.stats.chunks)
 
 
-def build_application(settings: Settings, library: Library | None = None) -> Application:
+def build_application(settings: BotSettings, library: AnswerService | None = None) -> Application:
     """The bot with every handler registered; ``library`` is opened in post_init if not given."""
     install_token_redaction(settings.token)
     builder = (
@@ -171,7 +173,7 @@ def build_application(settings: Settings, library: Library | None = None) -> App
     return app
 
 
-def webhook_kwargs(settings: Settings) -> dict[str, Any]:
+def webhook_kwargs(settings: BotSettings) -> dict[str, Any]:
     """Arguments for ``run_webhook``/``start_webhook``: serve the URL's path, check the secret."""
     assert settings.webhook_url is not None
     host, port = settings.webhook_listen
@@ -185,7 +187,7 @@ def webhook_kwargs(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run_bot(settings: Settings, library: Library | None = None) -> None:
+def run_bot(settings: BotSettings, library: AnswerService | None = None) -> None:
     """Run until interrupted: long polling, or a webhook server when STEPPE_WEBHOOK_URL is set."""
     app = build_application(settings, library)
     if settings.webhook_url:
@@ -196,10 +198,13 @@ def run_bot(settings: Settings, library: Library | None = None) -> None:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
-def main_bot() -> int:
-    """`steppe bot`: settings or index problems print a message and return their exit code (2)."""
+def main_bot(environ: Mapping[str, str] | None = None) -> int:
+    """`steppe bot`: settings or index problems print a message and return their exit code (2).
+
+    ``environ`` is the environment the CLI has read already (None: read it here).
+    """
     try:
-        settings = Settings.from_env()
+        settings = BotSettings.from_env(environ, env_file=None if environ is not None else Path(".env"))
     except UserFacingError as exc:
         print(f"steppe bot: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -207,7 +212,9 @@ def main_bot() -> int:
     try:
         from index.service import Library  # loads the embedding stack: only once settings are fine
 
-        library = Library.open(settings.index_dir, model=settings.model, microbatch=settings.microbatch)
+        library = Library.open(
+            settings.index_dir, model=settings.model, microbatch=settings.microbatch, settings=settings
+        )
     except UserFacingError as exc:
         print(f"steppe bot: {exc}", file=sys.stderr)
         return exc.exit_code

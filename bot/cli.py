@@ -8,23 +8,28 @@ never a traceback. STEPPE_DEBUG=1 shows tracebacks for unexpected failures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from index.config import Settings, read_environment
 from index.errors import UserFacingError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What every command gets: the environment as read once, and the settings built from it."""
+
+    environ: Mapping[str, str]
+    settings: Settings
 
 
-def _index_dir(args: argparse.Namespace) -> Path:
-    from index.build import default_index_dir
-
-    return Path(args.index_dir) if args.index_dir else default_index_dir()
+def _settings(args: argparse.Namespace, context: Context) -> Settings:
+    """The settings, with ``--index-dir`` (where the command has it) over STEPPE_INDEX_DIR."""
+    index_dir = getattr(args, "index_dir", None)
+    return dataclasses.replace(context.settings, index_dir=Path(index_dir)) if index_dir else context.settings
 
 
 def _add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -40,28 +45,31 @@ def _filters(args: argparse.Namespace):
     return make_filters(args.source, args.since, args.until, args.country)
 
 
-def cmd_index_build(args: argparse.Namespace) -> int:
+def cmd_index_build(args: argparse.Namespace, context: Context) -> int:
     """Build or update the index."""
     from index.build import build_index
 
+    settings = _settings(args, context)
     summary = build_index(
-        _index_dir(args),
+        settings.index_dir,
         args.corpus or None,
         model=args.model,
         rebuild=args.rebuild,
         batch_size=args.batch_size,
         progress=not args.quiet,
+        settings=settings,
     )
     print(summary.line())
     return 0
 
 
-def cmd_index_stats(args: argparse.Namespace) -> int:
+def cmd_index_stats(args: argparse.Namespace, context: Context) -> int:
     """Print what the index holds."""
     from bot.render import render_stats_text
     from index.service import Library
 
-    library = Library.open(_index_dir(args))
+    settings = _settings(args, context)
+    library = Library.open(settings.index_dir, settings=settings)
     stats = library.stats()
     if args.json:
         from dataclasses import asdict
@@ -72,14 +80,15 @@ def cmd_index_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def cmd_ask(args: argparse.Namespace, context: Context) -> int:
     """Answer one question, or one per line from stdin with `-`."""
     from bot.render import answer_to_json, render_text
     from index.errors import EmptyQuery
     from index.service import Library
 
     filters = _filters(args)
-    library = Library.open(_index_dir(args), model=args.model)
+    settings = _settings(args, context)
+    library = Library.open(settings.index_dir, model=args.model, settings=settings)
 
     def answer_one(question: str) -> dict | str:
         answer = library.answer(question, k=args.k, mode=args.mode, filters=filters, excerpts=not args.json)
@@ -102,13 +111,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_chat(args: argparse.Namespace, context: Context) -> int:
     """A terminal chat with the same answers as the bot."""
     from bot.render import render_text
     from index.filters import parse_query
     from index.service import Library
 
-    library = Library.open(_index_dir(args))
+    settings = _settings(args, context)
+    library = Library.open(settings.index_dir, settings=settings)
     stats = library.stats()
     print(
         f"steppe: {stats.documents} documents, {stats.chunks} passages about Russia and Central Asia.\n"
@@ -130,44 +140,49 @@ def cmd_chat(args: argparse.Namespace) -> int:
         except UserFacingError as exc:
             print(str(exc))
         except Exception as exc:  # one bad question never ends the chat
-            if os.environ.get("STEPPE_DEBUG"):
+            if settings.debug:
                 raise
             print(f"Sorry, something went wrong with that question ({type(exc).__name__}). Please try another.")
 
 
-def cmd_bot(args: argparse.Namespace) -> int:
+def cmd_bot(args: argparse.Namespace, context: Context) -> int:
     """Run the Telegram bot (settings from the environment)."""
     from bot.app import main_bot
 
-    return main_bot() or 0
+    return main_bot(context.environ) or 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, context: Context) -> int:
     """Evaluate retrieval on a BEIR folder or a steppe question set."""
     from index import evaluation
 
+    settings = _settings(args, context)
     modes = [args.mode] if args.mode else list(evaluation.DEFAULT_MODES)
     if args.beir:
-        report = evaluation.evaluate_beir(Path(args.beir), modes=modes, model=args.model, progress=not args.json)
+        report = evaluation.evaluate_beir(
+            Path(args.beir), modes=modes, model=args.model, progress=not args.json, settings=settings
+        )
     elif args.questions:
-        report = evaluation.evaluate_questions(Path(args.questions), _index_dir(args), modes=modes)
+        report = evaluation.evaluate_questions(Path(args.questions), settings.index_dir, modes=modes, settings=settings)
     else:
         raise UserFacingError("Give --beir DIR or --questions FILE.")
     print(json.dumps(report, indent=2) if args.json else evaluation.format_report(report))
     return 0
 
 
-def cmd_corpus_add(args: argparse.Namespace) -> int:
+def cmd_corpus_add(args: argparse.Namespace, context: Context) -> int:
     """Fetch articles from URLs, files or feeds into corpus/ and index them."""
-    from index.fetch import add_to_corpus
+    from index.ingest import add_to_corpus
 
+    settings = _settings(args, context)
     results = add_to_corpus(
         args.items,
         feeds=args.feed,
         corpus_dir=Path(args.corpus_dir) if args.corpus_dir else None,
-        index_dir=_index_dir(args),
+        index_dir=settings.index_dir,
         force=args.force,
         reindex=not args.no_index,
+        settings=settings,
     )
     failures = 0
     for result in results:
@@ -241,8 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `steppe` console script."""
     args = build_parser().parse_args(argv)
+    debug = False
     try:
-        return int(args.func(args) or 0)
+        environ = read_environment()
+        context = Context(environ, Settings.from_env(environ, env_file=None))
+        debug = context.settings.debug
+        return int(args.func(args, context) or 0)
     except UserFacingError as exc:
         print(f"steppe: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -254,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from bot.logs import redact  # no secret reaches stderr, not even in a traceback
 
-        if os.environ.get("STEPPE_DEBUG"):
+        if debug:
             import traceback
 
             print(redact(traceback.format_exc()), file=sys.stderr, end="")

@@ -41,7 +41,7 @@ async def start(update: Update, context: BotContext) -> None:
     documents = count_documents(stats.documents, lang)
     sources = ", ".join(s.source for s in stats.sources[:6])
     text = t("start", lang, documents=documents, sources=sources, example=example_for(context, lang))
-    if lang != DEFAULT_LANG and not getattr(context.library, "multilingual", False):
+    if lang != DEFAULT_LANG and not context.library.multilingual:
         text += "\n\n" + t("start_english_only", lang)
     await _reply(update, text)
 
@@ -137,28 +137,25 @@ async def stats(update: Update, context: BotContext) -> None:
 
 
 async def add(update: Update, context: BotContext) -> None:
-    """/add URL (admins): fetch an article into the corpus and index (``index.fetch.add_url``)."""
+    """/add URL (admins): fetch an article into the corpus and index it (``index.ingest.add_url``)."""
     if not await _admin(update, context, "add"):
         return
     lang, url = lang_of(update), " ".join(context.args or [])
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         await _reply(update, t("add_usage", lang))
         return
-    try:
-        from index.fetch import add_url  # imported late: another engineer is writing index.fetch
-    except ImportError:
-        await _reply(update, t("add_unavailable", lang))
-        return
+    from index.ingest import add_url  # fetching and indexing code loads only for admins who add
+
     assert update.effective_message is not None
     try:
         async with answering.typing(update.effective_message):
             # add_url fetches, indexes and reloads the library itself; it blocks, hence the thread.
-            result = await asyncio.to_thread(add_url, context.library, url, index_dir=context.settings.index_dir)
+            result = await asyncio.to_thread(add_url, context.library, url, settings=context.settings)
         context.state.stats = await asyncio.to_thread(context.library.stats)
     except UserFacingError as exc:
         await _reply(update, t("message", lang, message=exc))
         return
-    logger.info("admin %s added a URL (ok=%s)", _user_id(update), getattr(result, "ok", None))
+    logger.info("admin %s added a URL (ok=%s)", _user_id(update), result.ok)
     await _reply(update, t("message", lang, message=result.line()))
 
 

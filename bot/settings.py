@@ -1,8 +1,11 @@
-"""Bot settings, read once from the environment (and an optional .env file)."""
+"""The bot's settings: the library's (index.config.Settings) plus the Telegram-specific ones.
+
+Read once, at start, from the environment and an optional .env file (index.config reads both);
+the token and the webhook secret never appear in ``repr`` or in messages.
+"""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -10,26 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.errors import UserFacingError
+from index.config import Settings, SettingsError, read_environment
 
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,100}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class SettingsError(UserFacingError):
-    """A setting is missing or malformed; the message names it but never echoes secrets."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, kw_only=True)
+class BotSettings(Settings):
     """Everything the bot reads from its environment. Secrets are kept out of ``repr``."""
 
     token: str = field(repr=False)
-    index_dir: Path = Path("var/index")  # from_env uses index.build.default_index_dir()
-    model: str | None = None
     base_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
@@ -40,71 +35,35 @@ class Settings:
     rate_limit: int = 10  # questions per minute per user; 0 turns the limit off
     max_question_chars: int = 1000
     reload_interval: float = 5.0  # seconds between looks for a newer index generation; 0: never
-    microbatch: bool = True  # merge concurrent encodes (index/microbatch.py)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> BotSettings:
         """Read settings from ``environ`` (default ``os.environ``), falling back to ``env_file``.
 
         Real environment variables win over the file. Raises SettingsError (exit code 2).
         """
-        env = dict(read_env_file(env_file)) if env_file is not None else {}
-        env.update(os.environ if environ is None else environ)
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        webhook_url = _webhook_url(get("STEPPE_WEBHOOK_URL"))
-        secret = get("STEPPE_WEBHOOK_SECRET")
+        env = read_environment(environ, env_file)
+        webhook_url = _webhook_url(env.get("STEPPE_WEBHOOK_URL"))
+        secret = env.get("STEPPE_WEBHOOK_SECRET")
         if secret is not None and not SECRET_RE.match(secret):
             raise SettingsError("STEPPE_WEBHOOK_SECRET may hold only letters, digits, '_' and '-' (1 to 256 of them).")
         if webhook_url and secret is None:
             # Telegram echoes the secret in a header; a random one still keeps strangers out.
             secret = secrets.token_urlsafe(32)
         return cls(
-            token=_token(get("TELEGRAM_BOT_TOKEN")),
-            index_dir=Path(get("STEPPE_INDEX_DIR") or _default_index_dir()),
-            model=get("STEPPE_MODEL"),
-            base_url=_base_url(get("STEPPE_BASE_URL")),
+            token=_token(env.get("TELEGRAM_BOT_TOKEN")),
+            base_url=_base_url(env.get("STEPPE_BASE_URL")),
             webhook_url=webhook_url,
             webhook_secret=secret,
-            webhook_listen=_listen(get("STEPPE_WEBHOOK_LISTEN")),
-            admin_ids=_ids("STEPPE_ADMIN_IDS", get("STEPPE_ADMIN_IDS")) or frozenset(),
-            allowed_chats=_ids("STEPPE_ALLOWED_CHATS", get("STEPPE_ALLOWED_CHATS")),
-            log_level=_log_level(get("STEPPE_LOG_LEVEL")),
-            rate_limit=_int("STEPPE_RATE_LIMIT", get("STEPPE_RATE_LIMIT"), 10, minimum=0),
-            max_question_chars=_int("STEPPE_MAX_QUESTION", get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
-            reload_interval=_seconds("STEPPE_RELOAD_SECONDS", get("STEPPE_RELOAD_SECONDS"), 5.0),
-            microbatch=_flag("STEPPE_MICROBATCH", get("STEPPE_MICROBATCH"), True),
+            webhook_listen=_listen(env.get("STEPPE_WEBHOOK_LISTEN")),
+            admin_ids=_ids("STEPPE_ADMIN_IDS", env.get("STEPPE_ADMIN_IDS")) or frozenset(),
+            allowed_chats=_ids("STEPPE_ALLOWED_CHATS", env.get("STEPPE_ALLOWED_CHATS")),
+            log_level=_log_level(env.get("STEPPE_LOG_LEVEL")),
+            rate_limit=_int("STEPPE_RATE_LIMIT", env.get("STEPPE_RATE_LIMIT"), 10, minimum=0),
+            max_question_chars=_int("STEPPE_MAX_QUESTION", env.get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
+            reload_interval=_seconds("STEPPE_RELOAD_SECONDS", env.get("STEPPE_RELOAD_SECONDS"), 5.0),
+            **Settings.values(env),
         )
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse a simple ``KEY=value`` .env file; a missing file is an empty one."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from exc
-    values: dict[str, str] = {}
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
-def _default_index_dir() -> Path:
-    from index.build import default_index_dir  # one rule for every front end; heavy, so late
-
-    return default_index_dir()
 
 
 def _token(value: str | None) -> str:
@@ -180,14 +139,3 @@ def _seconds(name: str, value: str | None, default: float) -> float:
     if not 0 <= seconds < 86400:  # also rejects nan and inf
         raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
     return seconds
-
-
-def _flag(name: str, value: str | None, default: bool) -> bool:
-    if value is None:
-        return default
-    lowered = value.lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be 1 or 0 (got {value!r}).")

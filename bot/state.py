@@ -15,8 +15,8 @@ from bot.render import HtmlPage
 from index.models import Answer, IndexStats
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
-    from index.service import Library
+    from bot.settings import BotSettings
+    from index.service import AnswerService
 
 Clock = Callable[[], float]
 
@@ -126,8 +126,8 @@ class BotState:
     PTB creates it (as ``bot_data``) with no arguments; ``build_application`` fills it in.
     """
 
-    settings: Settings | None = None
-    library: Library | None = None
+    settings: BotSettings | None = None
+    library: AnswerService | None = None
     stats: IndexStats | None = None
     results: ResultCache = field(default_factory=ResultCache)
     flood: FloodGate = field(default_factory=lambda: FloodGate(0))
@@ -161,13 +161,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         return self.bot_data
 
     @property
-    def settings(self) -> Settings:
+    def settings(self) -> BotSettings:
         """The settings the application was built with."""
         assert self.bot_data.settings is not None, "build_application sets the settings"
         return self.bot_data.settings
 
     @property
-    def library(self) -> Library:
+    def library(self) -> AnswerService:
         """The answer layer, opened once at start-up (post_init)."""
         assert self.bot_data.library is not None, "post_init opens the library"
         return self.bot_data.library

@@ -129,7 +129,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "reload_same": "The index on disk has not changed; nothing to reload.",
         "reload_failed": "Could not switch to the new index, so I keep serving the previous one. {message}",
         "add_usage": "Usage: <code>/add https://example.com/article</code>",
-        "add_unavailable": "Adding articles by URL is not available yet.",
         "runtime": (
             "Up {uptime}. {questions} questions answered, {errors} errors, {results} results kept for buttons."
         ),
@@ -248,7 +247,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "reload_same": "Индекс на диске не менялся, перечитывать нечего.",
         "reload_failed": "Переключиться на новый индекс не удалось, продолжаю работать со старым. {message}",
         "add_usage": "Использование: <code>/add https://example.com/article</code>",
-        "add_unavailable": "Добавлять статьи по ссылке пока нельзя.",
         "runtime": (
             "Работаю уже {uptime}. Отвечено вопросов: {questions}, ошибок: {errors}, "
             "результатов в памяти для кнопок: {results}."

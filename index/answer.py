@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,6 @@ DEFAULT_THRESHOLD = 0.54
 SENTENCE_HITS = 3  # the answer must be in one of this many top passages
 # Results far below the best one are dropped rather than shown as confident excerpts.
 RELATIVE_KEEP = 0.75
-BM25_THRESHOLD_PER_TERM = 1.0  # bm25-only mode: refuse when the best score per query term is lower
 MAX_EXCERPT_CHARS = 700
 _WORD = re.compile(r"\w+")
 
@@ -100,14 +99,24 @@ class _SentenceVectors:
                     self._vectors.popitem(last=False)
         return np.stack([found[key] for key in keys]) if keys else np.zeros((0, embedder.dim), dtype=np.float32)
 
+    def clear(self) -> None:
+        """Forget every vector."""
+        with self._lock:
+            self._vectors.clear()
+
 
 _SENTENCE_VECTORS = _SentenceVectors()
+
+
+def clear_sentence_cache() -> None:
+    """Forget the cached sentence vectors (benchmarks measure every encode)."""
+    _SENTENCE_VECTORS.clear()
 
 
 def score_sentences(
     question: str,
     hits: Sequence[Hit],
-    embedder: Embedder | None,
+    embedder: Embedder,
     semantic_hits: int = SENTENCE_HITS,
     query_vector: np.ndarray | None = None,
 ) -> SentenceScores:
@@ -124,7 +133,7 @@ def score_sentences(
         for a, b in hit_spans
     ]
     flat = np.zeros(len(scored), dtype=np.float32)
-    if embedder is not None and scored:
+    if scored:
         if query_vector is None:
             query_vector = embedder.encode_queries([question])[0]
         flat = _SENTENCE_VECTORS.encode(embedder, scored) @ query_vector
@@ -138,20 +147,44 @@ def score_sentences(
     return SentenceScores(spans=spans, semantic=semantic)
 
 
-def is_answerable(
+@dataclass(frozen=True)
+class Decision:
+    """Whether the corpus answers a question, and what that rests on."""
+
+    hits: list[Hit]  # the relevant hits (relevant_hits), best first
+    sentences: SentenceScores  # sentence spans and similarities of the hits that were scored
+    answered: bool
+
+
+def decide(
     question: str,
     result: SearchResult,
-    hits: Sequence[Hit],
+    *,
     policy: AnswerPolicy,
     mode: str,
-    sentences: SentenceScores | None,
+    embedder: Embedder,
+    query_vector: np.ndarray | None = None,
+    score_all: bool = True,
+) -> Decision:
+    """The one "answered or not" decision, for the bot, the CLI and ``steppe eval`` alike.
+
+    The relevant hits are kept (relevant_hits); the sentences of the first SENTENCE_HITS of
+    them, or of all of them when ``score_all`` (excerpts need every hit's), are scored
+    against the question; then is_answerable decides.
+    """
+    hits = relevant_hits(result, policy, mode)
+    scored = hits if score_all else hits[:SENTENCE_HITS]
+    sentences = score_sentences(question, scored, embedder, query_vector=query_vector)
+    return Decision(hits=hits, sentences=sentences, answered=is_answerable(question, result, hits, policy, sentences))
+
+
+def is_answerable(
+    question: str, result: SearchResult, hits: Sequence[Hit], policy: AnswerPolicy, sentences: SentenceScores
 ) -> bool:
     """True when some sentence of the top passages (``hits``, the relevant ones in order) is close
     enough to the question to answer it, and they cover any year the question names."""
     if not result.hits or not years_covered(question, hits[:SENTENCE_HITS]):
         return False
-    if sentences is None:  # no model to score sentences with (bm25 mode without excerpts)
-        return result.top_bm25 >= BM25_THRESHOLD_PER_TERM * max(1, min(result.query_terms, 4))
     return sentences.best() >= policy.threshold_for(result.language)
 
 
@@ -184,7 +217,7 @@ def make_excerpts(
     question: str,
     hits: Sequence[Hit],
     sentences: SentenceScores,
-    document_lengths: dict[str, int],
+    document_lengths: Mapping[str, int],
     policy: AnswerPolicy,
 ) -> list[Excerpt]:
     """Trim each hit to the sentences that answer best, with those 1–2 sentences highlighted."""
@@ -247,23 +280,31 @@ def build_answer(
     *,
     policy: AnswerPolicy,
     mode: str,
-    embedder: Embedder | None,
-    document_lengths: dict[str, int],
+    embedder: Embedder,
+    document_lengths: Mapping[str, int],
     with_excerpts: bool = True,
     query_vector: np.ndarray | None = None,
 ) -> Answer:
     """An Answer: excerpts when the corpus answers, else "not found" with the nearest topics."""
     notice = None
-    if embedder is not None and not embedder.multilingual and detect_language(question) in NON_ENGLISH:
+    if not embedder.multilingual and detect_language(question) in NON_ENGLISH:
         notice = "english_only"
-    hits = relevant_hits(result, policy, mode)
-    scored = hits if with_excerpts else hits[:SENTENCE_HITS]
-    sentences = score_sentences(question, scored, embedder, query_vector=query_vector) if embedder is not None else None
-    if not is_answerable(question, result, hits, policy, mode, sentences):
+    decision = decide(
+        question,
+        result,
+        policy=policy,
+        mode=mode,
+        embedder=embedder,
+        query_vector=query_vector,
+        score_all=with_excerpts,
+    )
+    if not decision.answered:
         titles = dict.fromkeys(hit.doc.title for hit in result.hits[:5])
         return Answer(question=question, answered=False, excerpts=(), suggestions=tuple(titles)[:3], notice=notice)
-    if with_excerpts and sentences is not None:
-        excerpts = make_excerpts(question, hits, sentences, document_lengths, policy)
+    if with_excerpts:
+        excerpts = make_excerpts(question, decision.hits, decision.sentences, document_lengths, policy)
     else:
-        excerpts = [Excerpt(hit=h, text=h.chunk.text, highlights=(), cut_before=False, cut_after=False) for h in hits]
+        excerpts = [
+            Excerpt(hit=h, text=h.chunk.text, highlights=(), cut_before=False, cut_after=False) for h in decision.hits
+        ]
     return Answer(question=question, answered=True, excerpts=tuple(excerpts), notice=notice)

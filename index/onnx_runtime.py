@@ -10,8 +10,8 @@ CLS, prompt tokens included) → optional Normalize, its text is not lower-cased
 sentence-transformers, and it ships a fast tokenizer (tokenizer.json): that covers
 all-MiniLM-L6-v2, the e5 family and most retrieval models. The graph, pooling and normalisation
 included, is exported the first time with ``torch.onnx`` into a cache keyed by the model files
-and the library versions (STEPPE_CACHE_DIR, else ~/.cache/steppe). Anything else, or any
-failure, falls back to sentence-transformers; STEPPE_ONNX=0 turns this off.
+and the library versions (Settings.cache_dir: STEPPE_CACHE_DIR, else ~/.cache/steppe). Anything
+else, or any failure, falls back to sentence-transformers; STEPPE_ONNX=0 turns this off.
 """
 
 from __future__ import annotations
@@ -34,20 +34,6 @@ logger = logging.getLogger(__name__)
 EXPORT_FORMAT = 1  # bump when the exported graph changes
 OPSET = 17
 _EXPORT_LOCK = threading.Lock()
-
-
-def onnx_enabled() -> bool:
-    """False when STEPPE_ONNX is 0/false/no/off."""
-    return os.environ.get("STEPPE_ONNX", "1").strip().lower() not in {"0", "false", "no", "off"}
-
-
-def cache_dir() -> Path:
-    """Where exported models live: STEPPE_CACHE_DIR, else $XDG_CACHE_HOME/steppe, else ~/.cache/steppe."""
-    explicit = os.environ.get("STEPPE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "steppe"
 
 
 def _read_json(path: Path) -> dict:
@@ -213,10 +199,9 @@ def _pad_token(root: Path) -> str | None:
     return token if isinstance(token, str) else None
 
 
-def load_onnx_encoder(root: Path, max_tokens: int) -> OnnxEncoder | None:
-    """An ONNX encoder for the model in ``root`` (exporting it once), or None to use sentence-transformers."""
-    if not onnx_enabled():
-        return None
+def load_onnx_encoder(root: Path, max_tokens: int, cache_dir: Path) -> OnnxEncoder | None:
+    """An ONNX encoder for the model in ``root`` (exported once into ``cache_dir``), or None to use
+    sentence-transformers."""
     pooling = pooling_mode(root)
     if pooling is None:
         return None
@@ -224,7 +209,7 @@ def load_onnx_encoder(root: Path, max_tokens: int) -> OnnxEncoder | None:
         import onnxruntime  # noqa: F401  (cheap check before any export)
     except ImportError:
         return None
-    graph = cache_dir() / "onnx" / f"{cache_key(root, max_tokens, pooling)}.onnx"
+    graph = cache_dir / "onnx" / f"{cache_key(root, max_tokens, pooling)}.onnx"
     for attempt in (1, 2):
         try:
             if not graph.is_file():

@@ -1,23 +1,68 @@
-"""The one object front ends talk to: open an index once, answer questions, reload safely."""
+"""The one object front ends talk to: open an index once, answer questions, reload safely.
+
+:class:`AnswerService` is what the bot and the terminal chat need; :class:`Library` implements
+it over a store (index/store) and its model, and tests/fakelib.py implements it with canned answers.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from index.answer import AnswerPolicy, build_answer
+from index.answer import AnswerPolicy, build_answer, clear_sentence_cache
+from index.config import Settings
 from index.embedding import Embedder, load_embedder
-from index.errors import IndexCorrupt, ModelMismatch
 from index.microbatch import MicroBatchEmbedder
-from index.models import Answer, Filters, IndexStats, Passage, SourceStats
+from index.models import Answer, Filters, IndexStats, Passage
 from index.search import MAX_QUERY_CHARS, Searcher, SearchResult
-from index.store import CURRENT, MANIFEST, STORE, current_generation, dir_size
+from index.store import Store, open_store
 
 T = TypeVar("T")
+
+
+class AnswerService(Protocol):
+    """What a front end (the bot, the terminal chat) asks of the library."""
+
+    @property
+    def index_dir(self) -> Path:
+        """The index folder being served."""
+        ...
+
+    @property
+    def multilingual(self) -> bool:
+        """True when the model understands questions in Russian."""
+        ...
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The loaded model, for indexing in the same process (None: load the index's own)."""
+        ...
+
+    def answer(self, question: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None) -> Answer:
+        """Cited excerpts answering the question, or an honest "not found"."""
+        ...
+
+    def passage(self, chunk_id: int, neighbours: int = 1) -> Passage:
+        """A chunk in full with its neighbouring chunks; KeyError when it no longer exists."""
+        ...
+
+    def stats(self) -> IndexStats:
+        """Documents and chunks per source, dates, countries, model and size."""
+        ...
+
+    def generation(self) -> str:
+        """The name of the generation in use."""
+        ...
+
+    def published_generation(self) -> str | None:
+        """The name of the live generation on disk now (a cheap look), or None if unreadable."""
+        ...
+
+    def reload(self) -> bool:
+        """Switch to the newest generation if there is one; True if it switched."""
+        ...
 
 
 class Library:
@@ -28,28 +73,38 @@ class Library:
     its generation gone switches to the newest one and runs again there, whole.
     """
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, store: Store, searcher: Searcher, settings: Settings | None = None) -> None:
+        self._store = store
         self._searcher = searcher
+        self._settings = settings
         self._reload_lock = threading.Lock()
 
     @classmethod
     def open(
-        cls, index_dir: Path, model: str | None = None, embedder: Embedder | None = None, *, microbatch: bool = False
+        cls,
+        index_dir: Path,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        *,
+        microbatch: bool = False,
+        mmap: bool = False,
+        settings: Settings | None = None,
     ) -> Library:
         """Open the live index generation; raises IndexNotFound, IndexCorrupt or ModelMismatch.
 
-        ``microbatch`` merges encode calls made at the same time from several threads (a server).
+        ``microbatch`` merges encode calls made at the same time from several threads (a server);
+        ``mmap`` maps the vectors from the file instead of reading them (shared between processes).
         """
-        try:
-            searcher = Searcher(Path(index_dir), model=model, embedder=embedder)
-            if microbatch and not isinstance(searcher.embedder, MicroBatchEmbedder):
-                searcher.embedder = MicroBatchEmbedder(searcher.embedder)
-            return cls(searcher)
-        except ModelMismatch as exc:  # say which index, so the message names the file and the fix
-            manifest = current_generation(Path(index_dir)) / MANIFEST
-            if str(manifest) in str(exc) or str(manifest.parent) in str(exc):
-                raise
-            raise ModelMismatch(f"{exc} (index manifest: {manifest})") from exc
+        store = open_store(Path(index_dir))
+        searcher = Searcher.open(Path(index_dir), model=model, embedder=embedder, mmap=mmap, settings=settings)
+        if microbatch and not isinstance(searcher.embedder, MicroBatchEmbedder):
+            searcher.embedder = MicroBatchEmbedder(searcher.embedder)
+        return cls(store, searcher, settings)
+
+    @property
+    def index_dir(self) -> Path:
+        """The index folder being served."""
+        return self._store.index_dir
 
     @property
     def searcher(self) -> Searcher:
@@ -57,14 +112,14 @@ class Library:
         return self._searcher
 
     @property
+    def embedder(self) -> Embedder:
+        """The model in use."""
+        return self._searcher.embedder
+
+    @property
     def multilingual(self) -> bool:
         """True when the model understands questions in Russian."""
         return self._searcher.embedder.multilingual
-
-    @property
-    def policy(self) -> AnswerPolicy:
-        """The answer policy calibrated for this index's model."""
-        return AnswerPolicy.for_model(self._searcher.manifest.model)
 
     def search(
         self, question: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None
@@ -96,7 +151,7 @@ class Library:
             policy=AnswerPolicy.for_model(searcher.manifest.model),
             mode=mode,
             embedder=searcher.embedder,
-            document_lengths=searcher.document_lengths,
+            document_lengths=searcher.store.document_lengths,
             with_excerpts=excerpts,
             query_vector=searcher.encode_query(question.strip()[:MAX_QUERY_CHARS]),
         )
@@ -107,12 +162,13 @@ class Library:
 
     @staticmethod
     def _passage(searcher: Searcher, chunk_id: int, neighbours: int) -> Passage:
-        chunks = searcher.neighbours(chunk_id, neighbours, neighbours)
+        store = searcher.store
+        chunks = store.neighbours(chunk_id, neighbours, neighbours)
         focus = next(c for c in chunks if c.chunk_id == chunk_id)
-        text = searcher.document_text(focus.doc_id)
+        text = store.document_text(focus.doc_id)
         start, end = chunks[0].start, max(c.end for c in chunks)
         return Passage(
-            doc=searcher.doc(focus.doc_id),
+            doc=store.documents[focus.doc_id],
             text=text[start:end],
             focus_start=focus.start - start,
             focus_end=focus.end - start,
@@ -120,33 +176,38 @@ class Library:
             cut_after=end < len(text),
         )
 
+    def stats(self) -> IndexStats:
+        """Documents and chunks per source, dates, countries, model and size."""
+        return self._on_live(lambda searcher: searcher.store.stats())
+
+    def clear_caches(self) -> None:
+        """Forget cached question and sentence vectors (benchmarks measure every encode)."""
+        self._searcher.clear_query_cache()
+        clear_sentence_cache()
+
     def generation(self) -> str:
         """The name of the generation in use."""
-        return self._searcher.generation.name
+        return self._searcher.generation
 
     def _on_live(self, work: Callable[[Searcher], T]) -> T:
         """``work`` on the live generation; once more on the newest if a build deleted it meanwhile."""
         searcher = self._searcher
         try:
             return work(searcher)
-        except (IndexCorrupt, sqlite3.Error, FileNotFoundError):
-            if (searcher.generation / STORE).is_file():
+        except searcher.store.read_errors:
+            if searcher.store.exists():
                 raise  # really broken, not replaced
         self.reload()
         return work(self._searcher)
 
     def published_generation(self) -> str | None:
         """The name of the generation CURRENT points to now (one small read), or None if unreadable."""
-        try:
-            name = (self._searcher.index_dir / CURRENT).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-        return name or None
+        return self._store.published()
 
     def changed_on_disk(self) -> bool:
         """True when a newer generation has been published since this one was opened."""
         published = self.published_generation()
-        return published is not None and published != self._searcher.generation.name
+        return published is not None and published != self._searcher.generation
 
     def reload(self) -> bool:
         """Open the newest generation and switch to it atomically; True if it switched.
@@ -159,66 +220,16 @@ class Library:
             if not self.changed_on_disk():
                 return False
             old = self._searcher
-            embedder = old.embedder
-            fresh = Searcher(old.index_dir, embedder=embedder if _same_model(old, embedder) else None)
-            self._searcher = fresh
+            reader = self._store.open()
+            try:
+                manifest, embedder = reader.manifest, old.embedder
+                if (manifest.backend, manifest.model, manifest.dim) != (embedder.backend, embedder.model, embedder.dim):
+                    embedder = load_embedder(manifest.model, self._settings)
+                self._searcher = Searcher(reader, embedder)
+            except BaseException:
+                reader.close()
+                raise
             return True
 
-    def stats(self) -> IndexStats:
-        """Documents and chunks per source, dates, countries, model and size."""
-        return self._on_live(self._stats)
 
-    @staticmethod
-    def _stats(searcher: Searcher) -> IndexStats:
-        conn = searcher._conn()
-        rows = conn.execute(
-            "SELECT d.source, d.license, count(DISTINCT d.doc_id), count(c.chunk_id), min(d.date), max(d.date),"
-            " min(d.author) FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.source, d.license"
-            " ORDER BY count(c.chunk_id) DESC"
-        ).fetchall()
-        sources = tuple(
-            SourceStats(
-                source=r[0],
-                license=r[1],
-                documents=r[2],
-                chunks=r[3],
-                first_date=r[4],
-                last_date=r[5],
-                attribution=_attribution(r[0], r[6]),
-            )
-            for r in rows
-        )
-        countries: Counter[str] = Counter()
-        for (tags,) in conn.execute("SELECT countries FROM documents"):
-            countries.update(t for t in tags.split("|") if t)
-        manifest = searcher.manifest
-        dates = conn.execute("SELECT min(date), max(date) FROM documents").fetchone()
-        return IndexStats(
-            documents=manifest.documents,
-            chunks=manifest.chunks,
-            model=manifest.model,
-            backend=manifest.backend,
-            dim=manifest.dim,
-            built_at=manifest.built_at,
-            size_bytes=dir_size(searcher.generation),
-            sources=sources,
-            countries=tuple(countries.most_common()),
-            first_date=dates[0],
-            last_date=dates[1],
-        )
-
-
-def _same_model(searcher: Searcher, embedder: Embedder) -> bool:
-    from index.store import MANIFEST, Manifest
-
-    manifest = Manifest.from_file(current_generation(searcher.index_dir) / MANIFEST)
-    return (manifest.backend, manifest.model, manifest.dim) == (embedder.backend, embedder.model, embedder.dim)
-
-
-def _attribution(source: str, author: str | None) -> str | None:
-    if source.lower().startswith("wikipedia"):
-        return "Wikipedia contributors (CC BY-SA); each excerpt links its article"
-    return author if author and source.lower().startswith("trend") else None
-
-
-__all__ = ["Library", "load_embedder"]
+__all__ = ["AnswerService", "Library", "load_embedder"]

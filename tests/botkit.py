@@ -13,7 +13,7 @@ from typing import Any
 from fakebotapi import FakeBotAPI, parse_telegram_html
 
 from bot.app import ALLOWED_UPDATES, build_application, webhook_kwargs
-from bot.settings import Settings
+from bot.settings import BotSettings
 
 TOKEN = "123456789:AAHfakeTOKENforTests_abcdefghijklmn"
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice", "language_code": "en"}
@@ -30,7 +30,7 @@ class BotRunner:
     ``app.process_update`` themselves (through ``call``).
     """
 
-    def __init__(self, settings: Settings, library: Any, poll_timeout: int = 5) -> None:
+    def __init__(self, settings: BotSettings, library: Any, poll_timeout: int = 5) -> None:
         self.settings, self.library, self.poll_timeout = settings, library, poll_timeout
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="bot-loop", daemon=True)
@@ -72,9 +72,9 @@ class BotRunner:
         self.loop.close()
 
 
-def settings_for(api: FakeBotAPI, **env: str) -> Settings:
+def settings_for(api: FakeBotAPI, **env: str) -> BotSettings:
     base = {"TELEGRAM_BOT_TOKEN": TOKEN, "STEPPE_BASE_URL": api.base_url, "STEPPE_ADMIN_IDS": "42"}
-    return Settings.from_env({**base, **env}, env_file=None)
+    return BotSettings.from_env({**base, **env}, env_file=None)
 
 
 def reply_to(api: FakeBotAPI, message: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:

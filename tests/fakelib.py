@@ -1,8 +1,8 @@
 """Test stand-ins for ``index.service.Library``.
 
-``FakeLibrary`` implements the answer-layer API the bot calls (open/answer/passage/stats/
-reload and ``multilingual``) with canned passages about Russia and Central Asia, built from
-the real dataclasses. ``Recorder`` wraps any library (fake or real) and records what the bot
+``FakeLibrary`` implements ``index.service.AnswerService``, what the bot calls, with canned
+passages about Russia and Central Asia, built from the real dataclasses; its one generation
+never changes. ``Recorder`` wraps any library (fake or real) and records what the bot
 asked for and from which thread, and can hold back or break chosen questions.
 """
 
@@ -140,6 +140,8 @@ class FakeLibrary:
     """Canned answers: seven ranked excerpts for most questions, a refusal for off-topic ones."""
 
     multilingual: bool = False
+    index_dir: Path = Path("fake-index")
+    embedder: None = None  # no model: whoever indexes loads the index's own
 
     @classmethod
     def open(cls, index_dir: Path, model: str | None = None) -> FakeLibrary:
@@ -201,6 +203,14 @@ class FakeLibrary:
             last_date="2026-01-22",
         )
 
+    def generation(self) -> str:
+        """The one generation there is."""
+        return "gen-fake"
+
+    def published_generation(self) -> str | None:
+        """Always the one in use."""
+        return self.generation()
+
     def reload(self) -> bool:
         """The fake index never changes on disk."""
         return False
@@ -224,6 +234,24 @@ class Recorder:
     def multilingual(self) -> bool:
         """The wrapped library's."""
         return self.library.multilingual
+
+    @property
+    def index_dir(self) -> Path:
+        """The wrapped library's."""
+        return self.library.index_dir
+
+    @property
+    def embedder(self) -> Any:
+        """The wrapped library's."""
+        return self.library.embedder
+
+    def generation(self) -> str:
+        """Delegate."""
+        return self.library.generation()
+
+    def published_generation(self) -> str | None:
+        """Delegate."""
+        return self.library.published_generation()
 
     def answer(self, question: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None) -> Answer:
         """Record, then delegate (or wait, or fail)."""

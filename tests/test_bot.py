@@ -45,7 +45,7 @@ from bot.app import main_bot, webhook_kwargs
 from bot.handlers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.logs import setup_logging
 from bot.render import citation_html, count_documents, paginate_html, preview, render_passage_html
-from bot.settings import Settings, SettingsError
+from bot.settings import BotSettings, SettingsError
 from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text
 from index.errors import IndexNotFound
@@ -103,8 +103,8 @@ def test_settings_read_and_validated(tmp_path: Path) -> None:
         "STEPPE_LOG_LEVEL": "debug",
         "STEPPE_MICROBATCH": "0",
     }
-    settings = Settings.from_env(env, env_file=None)
-    assert not settings.microbatch and Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).microbatch
+    settings = BotSettings.from_env(env, env_file=None)
+    assert not settings.microbatch and BotSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).microbatch
     assert settings.admin_ids == {42, 43} and settings.allowed_chats == {-100123, 1001}
     assert settings.webhook_listen == ("0.0.0.0", 8443) and settings.rate_limit == 5
     assert settings.log_level == "DEBUG" and settings.webhook_secret  # generated when not given
@@ -113,7 +113,7 @@ def test_settings_read_and_validated(tmp_path: Path) -> None:
 
     dotenv = tmp_path / ".env"
     dotenv.write_text(f"# comment\nexport TELEGRAM_BOT_TOKEN='{TOKEN}'\nSTEPPE_INDEX_DIR=/from/file\n")
-    settings = Settings.from_env({"STEPPE_INDEX_DIR": "/from/env"}, env_file=dotenv)
+    settings = BotSettings.from_env({"STEPPE_INDEX_DIR": "/from/env"}, env_file=dotenv)
     assert settings.token == TOKEN and settings.index_dir == Path("/from/env")
 
 
@@ -136,7 +136,7 @@ def test_settings_read_and_validated(tmp_path: Path) -> None:
 def test_bad_settings_are_explained(env: dict[str, str], names: str) -> None:
     full = env if not env or "TELEGRAM_BOT_TOKEN" in env else {"TELEGRAM_BOT_TOKEN": TOKEN, **env}
     with pytest.raises(SettingsError, match=names) as info:
-        Settings.from_env(full, env_file=None)
+        BotSettings.from_env(full, env_file=None)
     assert info.value.exit_code == 2
     assert "not-a-token" not in str(info.value) and TOKEN not in str(info.value)
 
@@ -589,22 +589,20 @@ def test_admin_commands(
     source = library.stats().sources[0]
     assert "questions answered" in stats and f"{source.source}: {count_documents(source.documents)}" in stats
 
-    monkeypatch.setitem(sys.modules, "index.fetch", None)  # as if index.fetch were missing
-    assert "not available" in visible(reply_to(api, ask(api, "/add https://example.com/a", ADMIN)))
     assert "Usage: /add" in visible(reply_to(api, ask(api, "/add not-a-url", ADMIN)))
 
-    monkeypatch.delitem(sys.modules, "index.fetch")
-    fetch = pytest.importorskip("index.fetch", reason="index.fetch is written by another engineer")
-    calls: list[tuple[Any, str, Path]] = []
+    import index.ingest
 
-    def add_url(lib: Any, url: str, *, index_dir: Path) -> Any:
-        calls.append((lib, url, index_dir))
-        return fetch.AddResult(url, True, "added", title="Gas deal", path=Path("corpus/web/gas.txt"), passages=4)
+    calls: list[tuple[Any, str, Any]] = []
 
-    monkeypatch.setattr(fetch, "add_url", add_url)
+    def add_url(lib: Any, url: str, *, settings: Any) -> Any:
+        calls.append((lib, url, settings))
+        return index.ingest.AddResult(url, True, "added", title="Gas deal", path=Path("corpus/web/gas.txt"), passages=4)
+
+    monkeypatch.setattr(index.ingest, "add_url", add_url)
     done = visible(reply_to(api, ask(api, "/add https://example.com/article", ADMIN)))
     assert done.startswith("added: Gas deal (4 passages)")
-    assert calls == [(recorder, "https://example.com/article", bot.settings.index_dir)]
+    assert calls == [(recorder, "https://example.com/article", bot.settings)]
 
 
 def _free_port() -> int:

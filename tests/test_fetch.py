@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import shutil
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,22 +25,15 @@ from hypothesis import strategies as st
 from bot.cli import main as cli_main
 from index.embedding import HashEmbedder
 from index.errors import FetchError
-from index.fetch import (
-    MAX_BYTES,
-    AddResult,
-    Article,
-    CorpusCatalog,
-    add_to_corpus,
-    add_url,
-    article_markdown,
-    fetch_article,
-    normalise_url,
-    scan_corpus,
-    slugify,
-)
-from index.loaders import load_corpus
+from index.ingest import AddResult, CorpusCatalog, add_to_corpus, add_url, scan_corpus
+from index.models import Article
 from index.search import Searcher
 from index.service import Library
+from index.sources import load_corpus
+from index.sources.common import slugify
+from index.sources.markdown import article_markdown
+from index.sources.urls import normalise_url
+from index.sources.web import MAX_BYTES, fetch_article
 
 WEB = Path(__file__).parent / "fixtures" / "web"
 
@@ -231,9 +223,13 @@ def test_normalise_url_is_idempotent_and_ignores_tracking(
 
 
 def test_slugify_and_file_names_are_ascii() -> None:
-    assert slugify("Russia and Kazakhstan sign gas deal!") == "russia-and-kazakhstan-sign-gas-deal"
-    assert slugify("Россия и Казахстан подписали газовую сделку") == "rossiya-i-kazakhstan-podpisali-gazovuyu-sdelku"
-    assert len(slugify("word " * 50)) <= 70
+    assert slugify("Russia and Kazakhstan sign gas deal!", 70, ascii_only=True) == "russia-and-kazakhstan-sign-gas-deal"
+    assert (
+        slugify("Россия и Казахстан подписали газовую сделку", 70, ascii_only=True)
+        == "rossiya-i-kazakhstan-podpisali-gazovuyu-sdelku"
+    )
+    assert len(slugify("word " * 50, 70, ascii_only=True)) <= 70
+    assert slugify("Transnational Issues") == "transnational-issues"  # the same rule names document fragments
 
 
 def test_markdown_front_matter_survives_awkward_titles() -> None:
@@ -384,13 +380,12 @@ def test_a_syndicated_copy_is_a_near_duplicate_unless_forced(web: Web, corpus: P
     assert forced.path.name == "2026-11-21-moscow-and-astana-extend-karachaganak-gas-contract.md"
 
 
-def test_deduplication_works_without_index_loaders(monkeypatch: pytest.MonkeyPatch, corpus: Path) -> None:
+def test_deduplication_reads_the_corpus_as_the_index_does(corpus: Path) -> None:
     corpus.mkdir()
     (corpus / "story.md").write_text(
         "---\ntitle: Story\nurl: https://example.org/story/\n---\n\n" + " ".join(f"w{i}" for i in range(100)),
         encoding="utf-8",
     )
-    monkeypatch.setitem(sys.modules, "index.loaders", None)  # any import of it now fails
     catalog = scan_corpus(corpus)
     assert catalog.find_url("https://EXAMPLE.org/story?utm_source=x#top") == corpus / "story.md"
     assert catalog.near_duplicate(" ".join(f"w{i}" for i in range(90))) is not None
@@ -533,7 +528,7 @@ def test_an_added_article_is_found_by_search_right_away(web: Web, tmp_path: Path
     )
     assert all(r.ok and r.passages > 0 for r in results), [r.line() for r in results]
     assert f"({results[0].passages} passage" in results[0].line()
-    searcher = Searcher(index_dir, embedder=HashEmbedder())
+    searcher = Searcher.open(index_dir, embedder=HashEmbedder())
     top = searcher.search("Karachaganak condensate Orenburg processing", mode="bm25").hits[0]
     assert top.doc.path == results[0].path.name and top.doc.source == "Steppe Herald"
     assert top.doc.url == GAS_CANONICAL and top.doc.date == "2026-11-20"
@@ -544,7 +539,7 @@ def test_an_added_article_is_found_by_search_right_away(web: Web, tmp_path: Path
         [web.url("/news/labour-migrants")], corpus_dir=corpus, index_dir=index_dir, embedder=HashEmbedder()
     )
     assert migrants.passages > 0
-    searcher = Searcher(index_dir, embedder=HashEmbedder())
+    searcher = Searcher.open(index_dir, embedder=HashEmbedder())
     assert searcher.manifest.documents == 3
     hit = searcher.search("remittances Samarkand recruitment agencies", mode="bm25").hits[0]
     assert hit.doc.title == "Remittances from Russia fall as Tajik and Uzbek migrants look elsewhere"
@@ -582,7 +577,7 @@ def test_cli_corpus_add(web: Web, tmp_path: Path, corpus: Path, capsys: pytest.C
         "/2026-10-05-moscow-hosts-water-talks-between-kyrgyzstan-tajikistan-and-uzbekistan.md"
     )
     assert out[1] == f"skipped {web.url('/missing')}: the page does not exist (HTTP 404 Not Found)"
-    assert Searcher(index_dir, embedder=HashEmbedder()).manifest.documents == 2
+    assert Searcher.open(index_dir, embedder=HashEmbedder()).manifest.documents == 2
 
     assert cli_main(["corpus", "add", web.url("/missing"), *args]) == 1
 
@@ -596,3 +591,65 @@ def test_indexing_failure_keeps_the_saved_article(web: Web, tmp_path: Path, corp
     )
     assert result.ok and result.path.exists() and result.passages == 0
     assert result.message.startswith("saved, but the index was not updated: ")
+
+
+# --- the project's own corpus folder -----------------------------------------------------------
+
+
+@pytest.fixture
+def project_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's corpus/, made the project corpus through STEPPE_CORPUS_DIR, the
+    setting the default comes from: the default-corpus code path runs, the real corpus/ stays clean."""
+    copy = tmp_path / "project-corpus"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", copy)
+    monkeypatch.setenv("STEPPE_CORPUS_DIR", str(copy))
+    monkeypatch.setenv("STEPPE_MODEL", "hash-64")  # a fresh index gets the test model, not MiniLM
+    return copy
+
+
+def test_cli_corpus_add_into_the_default_corpus_reports_its_passages(
+    web: Web, tmp_path: Path, project_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh clone: no index yet, no --corpus-dir, no --index-dir. The article lands in the
+    project's corpus folder, is indexed, and the line says how many passages it got."""
+    assert cli_main(["corpus", "add", web.url("/news/gas-deal.html")]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("added: Russia and Kazakhstan sign gas deal (") and " passage" in line, line
+    assert "not indexed" not in line
+    assert (project_corpus / "2026-11-20-russia-and-kazakhstan-sign-gas-deal.md").is_file()
+
+    # Again, now that an index records corpus/ and the Factbook.
+    assert cli_main(["corpus", "add", web.url("/news/water-talks")]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("added: Moscow hosts water talks") and " passage" in line and "not indexed" not in line
+    library = Library.open(tmp_path / "default-index", embedder=HashEmbedder())
+    hit = library.search("Karachaganak condensate Orenburg processing", mode="bm25").hits[0]
+    assert hit.doc.doc_id == "project/2026-11-20-russia-and-kazakhstan-sign-gas-deal.md"
+    assert any(source.source.startswith("CIA World Factbook") for source in library.stats().sources)
+
+
+def test_bot_add_into_the_default_corpus_switches_to_the_new_index(
+    web: Web, tmp_path: Path, project_corpus: Path
+) -> None:
+    from botkit import ADMIN, TOKEN, BotRunner, ask, reply_to, settings_for, visible
+    from fakebotapi import FakeBotAPI
+
+    from index.build import build_index
+
+    index_dir = tmp_path / "default-index"
+    build_index(index_dir, None, embedder=HashEmbedder(), progress=False, log=lambda message: None)
+    library = Library.open(index_dir, embedder=HashEmbedder())
+    generation = library.generation()
+    with FakeBotAPI(TOKEN) as api:
+        settings = settings_for(api, STEPPE_CORPUS_DIR=str(project_corpus), STEPPE_INDEX_DIR=str(index_dir))
+        runner = BotRunner(settings, library).start()
+        try:
+            reply = visible(reply_to(api, ask(api, f"/add {web.url('/news/rail-corridor')}", ADMIN), timeout=60))
+        finally:
+            runner.stop()
+    assert reply.startswith("added: Russia and Turkmenistan agree on Caspian freight link (") and " passage" in reply
+    assert "not indexed" not in reply and "could not switch" not in reply
+    assert library.generation() != generation  # /add reloaded the running library
+    hit = library.search("Turkmenbashi transshipment terminal", mode="bm25").hits[0]
+    assert hit.doc.title == "Russia and Turkmenistan agree on Caspian freight link"
+    assert hit.doc.doc_id.startswith("project/")

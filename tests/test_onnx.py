@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import index.onnx_runtime as onnx_runtime
+from index.config import Settings
 from index.embedding import SentenceTransformerEmbedder, bundled_model_path
 from index.onnx_runtime import cache_key, load_onnx_encoder, pooling_mode
 
@@ -45,25 +46,27 @@ def test_same_vectors_as_sentence_transformers(reference) -> None:
     one_by_one = np.vstack([embedder.encode_documents([t]) for t in TEXTS])
     np.testing.assert_allclose(one_by_one, expected, atol=1e-5)
     prompted = reference.encode(TEXTS[:3], prompt="query: ", normalize_embeddings=True)
-    encoder = load_onnx_encoder(bundled_model_path(), 256)
+    encoder = load_onnx_encoder(bundled_model_path(), 256, Settings.from_env().cache_dir)
     assert encoder is not None
     np.testing.assert_allclose(encoder.encode(["query: " + t for t in TEXTS[:3]]), prompted, atol=1e-5)
 
 
 def test_export_is_cached_and_a_damaged_file_is_exported_again(monkeypatch: pytest.MonkeyPatch) -> None:
     root = bundled_model_path()
-    assert load_onnx_encoder(root, 256) is not None  # exported once for the session (or already)
-    graph = onnx_runtime.cache_dir() / "onnx" / f"{cache_key(root, 256, 'mean')}.onnx"
+    assert (
+        load_onnx_encoder(root, 256, Settings.from_env().cache_dir) is not None
+    )  # exported once for the session (or already)
+    graph = Settings.from_env().cache_dir / "onnx" / f"{cache_key(root, 256, 'mean')}.onnx"
     assert graph.is_file()
     calls: list[Path] = []
     real_export = onnx_runtime.export_model
     monkeypatch.setattr(onnx_runtime, "export_model", lambda *args: calls.append(args[2]) or real_export(*args))
-    assert load_onnx_encoder(root, 256) is not None
+    assert load_onnx_encoder(root, 256, Settings.from_env().cache_dir) is not None
     assert calls == []  # the cached graph is used as it is
     saved = graph.read_bytes()
     try:
         graph.write_bytes(b"not an onnx graph")
-        encoder = load_onnx_encoder(root, 256)
+        encoder = load_onnx_encoder(root, 256, Settings.from_env().cache_dir)
         assert encoder is not None and calls == [graph]
         assert encoder.encode(["Astana"]).shape == (1, 384)
     finally:

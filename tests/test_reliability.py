@@ -31,12 +31,12 @@ from telegram.ext import ApplicationBuilder
 
 from bot.app import _unsent
 from bot.cli import main as cli_main
-from index import store
 from index.build import build_index
 from index.embedding import HashEmbedder
 from index.errors import UserFacingError
 from index.service import Library
 from index.store import current_generation
+from index.store.local import connect as real_connect
 
 SECRET = TOKEN.split(":")[1]
 NEW_ARTICLE = (
@@ -422,12 +422,12 @@ def test_sqlite_running_out_of_disk_mid_build(
 
     def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         if readonly:
-            return store.connect(path, readonly=True)
+            return real_connect(path, readonly=True)
         conn = sqlite3.connect(path, factory=DiskFull, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         return conn
 
-    monkeypatch.setattr("index.build.connect", connect)
+    monkeypatch.setattr("index.store.local.connect", connect)
     with pytest.raises(UserFacingError, match=r"the disk is full\. The previous index is unchanged"):
         build(index_dir, corpus)
     assert cli_main(["index", "build", "--corpus", str(corpus), "--index-dir", str(index_dir), "-q"]) == 1

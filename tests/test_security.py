@@ -44,10 +44,10 @@ from bot.strings import t_text
 from index.build import build_index
 from index.embedding import HashEmbedder
 from index.errors import FetchError
-from index.fetch import MAX_BYTES, download, make_client
 from index.filters import parse_query
-from index.loaders import load_corpus
 from index.service import Library
+from index.sources import load_corpus
+from index.sources.web import MAX_BYTES, download, make_client
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = TOKEN.split(":")[1]
@@ -297,7 +297,7 @@ def test_token_never_reaches_stderr_when_startup_fails(api: FakeBotAPI, small_in
 def test_crash_reports_are_redacted_too(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """An unexpected exception quoting a token: one line, or a traceback with STEPPE_DEBUG=1; no token."""
 
-    def crash(args: Any) -> int:
+    def crash(args: Any, context: Any) -> int:
         raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/getMe: token {TOKEN} refused")
 
     monkeypatch.setattr("bot.cli.cmd_bot", crash)

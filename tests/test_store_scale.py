@@ -13,9 +13,9 @@ import faiss
 import numpy as np
 import pytest
 
-from index import store
 from index.build import build_index
 from index.search import Searcher
+from index.store import local, vectors
 
 DIM = 96
 K = 10
@@ -44,19 +44,19 @@ def recall_at_k(index: faiss.Index, ids: np.ndarray, base: np.ndarray, queries: 
 
 
 def test_small_corpora_get_exact_flat_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "FLAT_LIMIT", 5_000)
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 5_000)
     base, queries = clustered(3_001)
     ids = np.arange(len(base), dtype=np.int64) * 7 + 5  # chunk ids are not row numbers
-    index, factory = store.build_faiss(ids, base, DIM)
+    index, factory = vectors.build_faiss(ids, base, DIM)
     assert factory == "IDMap,Flat"
     assert recall_at_k(index, ids, base, queries) == 1.0
 
 
 def test_large_corpora_get_hnsw_with_recall_at_10_over_095(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "FLAT_LIMIT", 1_000)
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 1_000)
     base, queries = clustered(6_007)
     ids = np.arange(len(base), dtype=np.int64) * 3 + 11
-    index, factory = store.build_faiss(ids, base, DIM)
+    index, factory = vectors.build_faiss(ids, base, DIM)
     assert "HNSW" in factory
     assert isinstance(faiss.downcast_index(index.index), faiss.IndexHNSWFlat)
     assert recall_at_k(index, ids, base, queries) >= 0.95
@@ -69,16 +69,16 @@ def _mapped(path: Path) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
 @pytest.mark.parametrize("limit", [10_000, 100], ids=["flat", "hnsw"])
 def test_memory_mapped_opening_shares_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
-    monkeypatch.setattr(store, "FLAT_LIMIT", limit)
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", limit)
     base, queries = clustered(2_003)
     ids = np.arange(len(base), dtype=np.int64) + 1
-    built, _ = store.build_faiss(ids, base, DIM)
+    built, _ = vectors.build_faiss(ids, base, DIM)
     path = tmp_path / "index.faiss"
     faiss.write_index(built, str(path))
 
-    copied = store.read_faiss(path, mmap=False)
+    copied = vectors.read_faiss(path, mmap=False)
     assert not _mapped(path)
-    mapped = store.read_faiss(path, mmap=True)
+    mapped = vectors.read_faiss(path, mmap=True)
     assert _mapped(path)
     for index in (copied, mapped):
         scores, found = index.search(queries, K)
@@ -87,8 +87,8 @@ def test_memory_mapped_opening_shares_the_file(tmp_path: Path, monkeypatch: pyte
         np.testing.assert_allclose(scores, expected_scores, rtol=1e-6)
     del mapped
 
-    monkeypatch.setattr(store, "MMAP_MIN_BYTES", path.stat().st_size)  # None: decided by size
-    auto = store.read_faiss(path)
+    monkeypatch.setattr(vectors, "MMAP_MIN_BYTES", path.stat().st_size)  # None: decided by size
+    auto = vectors.read_faiss(path)
     assert _mapped(path)
     assert auto.ntotal == len(base)
 
@@ -96,21 +96,17 @@ def test_memory_mapped_opening_shares_the_file(tmp_path: Path, monkeypatch: pyte
 def test_searcher_works_over_a_memory_mapped_hnsw_index(
     tmp_path: Path, tiny_corpus: Path, hash_embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "FLAT_LIMIT", 0)  # even three documents get HNSW
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 0)  # even three documents get HNSW
     index_dir = tmp_path / "index"
     build_index(index_dir, [str(tiny_corpus)], embedder=hash_embedder, progress=False, log=lambda message: None)
-    searcher = Searcher(index_dir, embedder=hash_embedder, mmap=True)
+    searcher = Searcher.open(index_dir, embedder=hash_embedder, mmap=True)
     try:
         assert "HNSW" in searcher.manifest.faiss_factory
         # The exact vectors hybrid search re-scores with come from the HNSW's flat storage.
-        conn = store.open_store(searcher.generation)
-        stored = {
-            cid: np.frombuffer(blob, dtype=np.float32)
-            for cid, blob in conn.execute("SELECT chunk_id, vector FROM chunks")
-        }
-        conn.close()
-        for row, chunk_id in enumerate(searcher._ids):
-            np.testing.assert_array_equal(searcher._matrix[row], stored[int(chunk_id)])
+        stored = local.stored_vectors(searcher.store.generation)
+        ids = np.array(sorted(stored), dtype=np.int64)
+        for chunk_id, vector in zip(ids, searcher.store.vectors(ids), strict=True):
+            np.testing.assert_array_equal(vector, stored[int(chunk_id)])
         result = searcher.search("military base in Tajikistan near Dushanbe", k=2, mode="hybrid")
         assert result.hits[0].doc.title == "Russia's military base in Tajikistan"
     finally:

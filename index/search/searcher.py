@@ -1,0 +1,214 @@
+"""The Searcher: dense, BM25 and hybrid search over one index generation.
+
+It composes the pieces: the question's terms (query.py), the store's dense and BM25
+rankings (index/store), fusion (fusion.py), the year rule (rules.py) and diversification
+(diversify.py). Hybrid takes the union of both candidate lists, scores every candidate on
+both signals exactly, then fuses.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.config import Settings
+from index.embedding import Embedder, check_compatible, load_embedder
+from index.errors import EmptyQuery, ModelMismatch, UserFacingError
+from index.language import NON_ENGLISH, detect_language
+from index.models import Chunk, DocInfo, Filters, Hit
+from index.search.diversify import diversify, pool_size
+from index.search.fusion import fuse, fusion_weight
+from index.search.query import MAX_QUERY_CHARS, cross_lingual_query, query_terms
+from index.search.rules import prefer_years, years_in
+from index.store import Manifest, StoreReader, open_store
+
+MODES = ("dense", "bm25", "hybrid")
+CANDIDATES = 100  # per signal, at least (4 * k for larger k)
+BM25_POOL = 5000  # how deep hybrid reads the BM25 ranking in one query (see Searcher.search)
+QUERY_CACHE = 2048  # question vectors kept per generation
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits plus the signals the "not found" decision needs."""
+
+    hits: list[Hit]
+    top_dense: float  # best cosine similarity among candidates (0 when dense was not run)
+    top_bm25: float  # best raw BM25 score (0 when nothing matched)
+    query_terms: int  # searchable terms in the question
+    dense: dict[int, float]  # cosine similarity of each candidate chunk, by chunk id
+    language: str = "en"  # the question's language (index.language.detect_language)
+
+
+class Searcher:
+    """Searches one generation of an index. Thread-safe; open once, reuse for every query."""
+
+    def __init__(self, store: StoreReader, embedder: Embedder) -> None:
+        manifest = store.manifest
+        try:
+            check_compatible(embedder, manifest.backend, manifest.model, manifest.dim)
+        except ModelMismatch as exc:  # name the file, so the message says where and how to fix it
+            raise ModelMismatch(f"{exc} (index manifest: {store.manifest_path})") from exc
+        self.store = store
+        self.embedder = embedder
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path,
+        *,
+        embedder: Embedder | None = None,
+        model: str | None = None,
+        mmap: bool = False,
+        settings: Settings | None = None,
+    ) -> Searcher:
+        """Open the live generation of ``index_dir`` with its own model (or ``model``/``embedder``)."""
+        store = open_store(Path(index_dir)).open(mmap=mmap)
+        if embedder is None:
+            embedder = load_embedder(model or store.manifest.model, settings)
+        return cls(store, embedder)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The generation's manifest."""
+        return self.store.manifest
+
+    @property
+    def generation(self) -> str:
+        """The generation's name."""
+        return self.store.name
+
+    def close(self) -> None:
+        """Release the store's files and connections."""
+        self.store.close()
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The question's vector, cached for repeated questions.
+
+        A question not in English is encoded with the English names of its places, bodies and
+        people appended (cross_lingual_query), so search and sentence scoring share one vector.
+        """
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        dense_text = text
+        if detect_language(text) in NON_ENGLISH:
+            _, dense_text = cross_lingual_query(text, query_terms(text))
+        vector = self.embedder.encode_queries([dense_text])[0]
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def clear_query_cache(self) -> None:
+        """Forget cached question vectors (benchmarks measure every encode)."""
+        with self._cache_lock:
+            self._query_cache.clear()
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        *,
+        dense_weight: float | None = None,
+        diversify: bool = True,
+    ) -> SearchResult:
+        """The k best chunks for a question, diversified, with the signals behind them."""
+        if mode not in MODES:
+            raise UserFacingError(f"Unknown search mode {mode!r}; choose one of {', '.join(MODES)}.")
+        query = query.strip()[:MAX_QUERY_CHARS]
+        terms = query_terms(query)
+        if not terms:
+            raise EmptyQuery("The question has no words to search for. Please ask in words.")
+        language = detect_language(query)
+        if language in NON_ENGLISH:
+            # BM25 over English text cannot match a Russian question; the region's names can be looked up.
+            terms, _ = cross_lingual_query(query, terms)
+        allowed = self.store.allowed_ids(filters)
+        n = max(CANDIDATES, 4 * k)
+        if dense_weight is None:
+            dense_weight = fusion_weight(self.manifest.model, language, self.embedder.multilingual)
+
+        dense_hits: dict[int, float] = {}
+        bm25_hits: dict[int, float] = {}
+        vector = None
+        if mode in ("dense", "hybrid"):
+            vector = self.encode_query(query)
+            dense_hits = dict(self.store.dense(vector, n, allowed))
+        if mode == "bm25":
+            bm25_hits = dict(self.store.bm25(terms, n, allowed))
+        if mode == "hybrid":
+            bm25_hits = self._hybrid_candidates(terms, n, allowed, vector, dense_hits)
+            scored = fuse(dense_hits, bm25_hits, dense_weight)
+        else:
+            scored = dense_hits if mode == "dense" else bm25_hits
+
+        if years_in(query) and scored:
+            scored = prefer_years(scored, query, self._documents_of(scored))
+        ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
+        return SearchResult(
+            hits=self._diversified(ranked, k) if diversify else self._hits(ranked[:k]),
+            top_dense=max(dense_hits.values(), default=0.0),
+            top_bm25=max(bm25_hits.values(), default=0.0),
+            query_terms=len(terms),
+            dense=dense_hits,
+            language=language,
+        )
+
+    def _hybrid_candidates(
+        self,
+        terms: list[str],
+        n: int,
+        allowed: np.ndarray | None,
+        vector: np.ndarray | None,
+        dense_hits: dict[int, float],
+    ) -> dict[int, float]:
+        """BM25's top ``n`` plus both scores for every candidate of either list.
+
+        BM25 is read once, BM25_POOL deep: the dense candidates' BM25 scores are then almost
+        always in it, instead of costing a second full-text query (half of hybrid's time).
+        ``dense_hits`` gains the exact dense scores of BM25's candidates.
+        """
+        ranked_bm25 = self.store.bm25(terms, BM25_POOL, allowed)
+        bm25_hits = dict(ranked_bm25[:n])
+        bm25_pool = dict(ranked_bm25)
+        pool_complete = len(ranked_bm25) < BM25_POOL  # every matching chunk is in it
+        candidates = np.array(sorted(set(dense_hits) | set(bm25_hits)), dtype=np.int64)
+        missing_dense = [int(i) for i in candidates if int(i) not in dense_hits]
+        if missing_dense and vector is not None:
+            scores = self.store.dense_scores(vector, np.array(missing_dense))
+            dense_hits.update(zip(missing_dense, scores.tolist(), strict=True))
+        missing_bm25 = [int(i) for i in candidates if int(i) not in bm25_hits]
+        bm25_hits.update((i, bm25_pool[i]) for i in missing_bm25 if i in bm25_pool)
+        unscored = [i for i in missing_bm25 if i not in bm25_pool]
+        if unscored and bm25_hits and not pool_complete:
+            bm25_hits.update(self.store.bm25(terms, len(unscored), None, among=unscored))
+        return bm25_hits
+
+    def _documents_of(self, scored: dict[int, float]) -> dict[int, DocInfo | None]:
+        documents = self.store.documents
+        return {chunk_id: documents.get(doc_id) for chunk_id, doc_id in self.store.chunk_documents(scored).items()}
+
+    def _hits(self, ranked: list[tuple[int, float]]) -> list[Hit]:
+        chunks = self.store.chunks(i for i, _ in ranked)
+        found = [(chunks[i], s) for i, s in ranked if i in chunks]
+        return self._numbered(found)
+
+    def _diversified(self, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
+        chunks = self.store.chunks(i for i, _ in ranked[: pool_size(k)])
+        return self._numbered(diversify(ranked, chunks, k))
+
+    def _numbered(self, chosen: list[tuple[Chunk, float]]) -> list[Hit]:
+        documents = self.store.documents
+        return [Hit(chunk=c, doc=documents[c.doc_id], score=float(s), rank=r) for r, (c, s) in enumerate(chosen, 1)]
