@@ -19,14 +19,14 @@ from index.errors import UserFacingError
 
 
 @dataclasses.dataclass(frozen=True)
-class Context:
+class Invocation:
     """What every command gets: the environment as read once, and the settings built from it."""
 
     environ: Mapping[str, str]
     settings: Settings
 
 
-def _settings(args: argparse.Namespace, context: Context) -> Settings:
+def _settings(args: argparse.Namespace, context: Invocation) -> Settings:
     """The settings, with ``--index-dir`` (where the command has it) over STEPPE_INDEX_DIR."""
     index_dir = getattr(args, "index_dir", None)
     return dataclasses.replace(context.settings, index_dir=Path(index_dir)) if index_dir else context.settings
@@ -45,7 +45,7 @@ def _filters(args: argparse.Namespace):
     return make_filters(args.source, args.since, args.until, args.country)
 
 
-def cmd_index_build(args: argparse.Namespace, context: Context) -> int:
+def cmd_index_build(args: argparse.Namespace, context: Invocation) -> int:
     """Build or update the index."""
     from index.build import build_index
 
@@ -63,7 +63,7 @@ def cmd_index_build(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
-def cmd_index_stats(args: argparse.Namespace, context: Context) -> int:
+def cmd_index_stats(args: argparse.Namespace, context: Invocation) -> int:
     """Print what the index holds."""
     from bot.render import render_stats_text
     from index.service import Library
@@ -80,7 +80,7 @@ def cmd_index_stats(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace, context: Context) -> int:
+def cmd_ask(args: argparse.Namespace, context: Invocation) -> int:
     """Answer one question, or one per line from stdin with `-`."""
     from bot.render import answer_to_json, render_text
     from index.errors import EmptyQuery
@@ -111,7 +111,7 @@ def cmd_ask(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, context: Context) -> int:
+def cmd_chat(args: argparse.Namespace, context: Invocation) -> int:
     """A terminal chat with the same answers as the bot."""
     from bot.render import render_text
     from index.filters import parse_query
@@ -145,14 +145,14 @@ def cmd_chat(args: argparse.Namespace, context: Context) -> int:
             print(f"Sorry, something went wrong with that question ({type(exc).__name__}). Please try another.")
 
 
-def cmd_bot(args: argparse.Namespace, context: Context) -> int:
+def cmd_bot(args: argparse.Namespace, context: Invocation) -> int:
     """Run the Telegram bot (settings from the environment)."""
     from bot.app import main_bot
 
     return main_bot(context.environ) or 0
 
 
-def cmd_eval(args: argparse.Namespace, context: Context) -> int:
+def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
     """Evaluate retrieval on a BEIR folder or a steppe question set."""
     from index import evaluation
 
@@ -170,7 +170,7 @@ def cmd_eval(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
-def cmd_corpus_add(args: argparse.Namespace, context: Context) -> int:
+def cmd_corpus_add(args: argparse.Namespace, context: Invocation) -> int:
     """Fetch articles from URLs, files or feeds into corpus/ and index them."""
     from index.ingest import add_to_corpus
 
@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = False
     try:
         environ = read_environment()
-        context = Context(environ, Settings.from_env(environ, env_file=None))
+        context = Invocation(environ, Settings.from_env(environ, env_file=None))
         debug = context.settings.debug
         return int(args.func(args, context) or 0)
     except UserFacingError as exc:

@@ -189,33 +189,21 @@ class SentenceTransformerEmbedder:
 
     def encode_documents(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
         """Encode passages with the model's document prompt (from its config, else a known one)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if (encoder := self._onnx_encoder()) is not None:
-            prompt = self.document_prompt()
-            return _normalise(encoder.encode([prompt + text for text in texts], batch_size=batch_size))
-        vectors = self._model().encode_document(
-            list(texts),
-            prompt=self.document_prompt() or None,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
-        return _normalise(vectors)
+        return self._encode(texts, self.document_prompt(), batch_size, "encode_document")
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Encode questions with the model's query prompt (from its config, else a known one)."""
+        return self._encode(texts, self.query_prompt(), DEFAULT_BATCH_SIZE, "encode_query")
+
+    def _encode(self, texts: Sequence[str], prompt: str, batch_size: int, method: str) -> np.ndarray:
+        """ONNX Runtime when it serves the model, else sentence-transformers' ``method`` with the prompt."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if (encoder := self._onnx_encoder()) is not None:
-            prompt = self.query_prompt()
-            return _normalise(encoder.encode([prompt + text for text in texts], batch_size=DEFAULT_BATCH_SIZE))
-        vectors = self._model().encode_query(
-            list(texts),
-            prompt=self.query_prompt() or None,
-            batch_size=DEFAULT_BATCH_SIZE,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+            return _normalise(encoder.encode([prompt + text for text in texts], batch_size=batch_size))
+        encode = getattr(self._model(), method)
+        vectors = encode(
+            list(texts), prompt=prompt or None, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
         return _normalise(vectors)
 

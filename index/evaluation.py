@@ -15,11 +15,16 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.config import Settings
 from index.errors import UserFacingError
 from index.models import Document
 from index.store import document_id
+
+if TYPE_CHECKING:
+    from index.models import Hit
+    from index.search import Searcher
 
 DEFAULT_MODES = ("dense", "bm25", "hybrid")
 
@@ -105,7 +110,7 @@ def load_beir(folder: Path, split: str = "test") -> tuple[list[Document], dict[s
     return documents, queries, {q: rel for q, rel in qrels.items() if q in queries}
 
 
-def rank_documents(searcher, query: str, mode: str, depth: int = 100) -> list[str]:
+def rank_documents(searcher: Searcher, query: str, mode: str, depth: int = 100) -> list[str]:
     """Document ids ranked by their best chunk (BEIR scores documents, we retrieve chunks)."""
     from index.errors import EmptyQuery
 
@@ -195,7 +200,7 @@ def _collapse(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-def locate_quotes(searcher, answers: Sequence[dict]) -> list[GoldSpan]:
+def locate_quotes(searcher: Searcher, answers: Sequence[dict]) -> list[GoldSpan]:
     """Find each gold quote in the indexed documents with that path (whitespace-insensitive)."""
     spans = []
     for answer in answers:
@@ -213,7 +218,7 @@ def locate_quotes(searcher, answers: Sequence[dict]) -> list[GoldSpan]:
     return spans
 
 
-def _relevant(hit, gold: Sequence[GoldSpan]) -> bool:
+def _relevant(hit: Hit, gold: Sequence[GoldSpan]) -> bool:
     for span in gold:
         if span.doc_id is None:
             if hit.doc.path == span.path:

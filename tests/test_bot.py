@@ -341,7 +341,6 @@ def test_russian_question_gets_the_english_notice_in_russian(api: FakeBotAPI, bo
 
 
 def test_filters_reach_the_library(api: FakeBotAPI, bot: BotRunner, recorder: Recorder) -> None:
-    pytest.importorskip("index.filters", reason="index.filters.parse_query is provided by the lead")
     reply_to(api, ask(api, "/ask since:2012 country:Tajikistan military base"))
     call = recorder.calls[-1]
     assert call.question == "military base"

@@ -16,7 +16,6 @@ from index.models import Document
 from index.sources.common import (
     Context,
     LoadFailure,
-    humanise_stem,
     iso_date,
     join_paragraphs,
     jsonable,
@@ -115,7 +114,7 @@ def _records_to_documents(records: list[tuple[str | None, dict[str, Any]]], ctx:
         docs.append(
             make_document(
                 ctx,
-                title=title or humanise_stem(ctx.path.stem),
+                title=title,  # make_document falls back to the file name
                 text=text,
                 fragment=fragment,
                 source=meta_str(record, "source"),

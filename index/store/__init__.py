@@ -4,6 +4,7 @@
 * ids.py: the one rule deriving document ids from corpus folders and paths.
 * generations.py: the index folder: CURRENT, gen-* folders, manifests, the build lock, publishing.
 * local.py: the local implementation, FAISS + SQLite; the only module with SQL in it.
+* vectors.py: the local store's FAISS files: flat or HNSW by size, memory-mapped when large.
 
 ``open_store(index_dir)`` returns the store serving a folder. A Qdrant-backed store (issue 17)
 implements the same interfaces and is chosen here.

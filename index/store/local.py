@@ -291,23 +291,21 @@ class LocalReader:
         return np.array(sorted(ids), dtype=np.int64)
 
     # --- chunks and documents --------------------------------------------------------------------
-    def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
-        """Stored chunks by id, in one query."""
+    def _chunk_rows(self, columns: str, ids: Iterable[int]) -> list[sqlite3.Row]:
+        """``columns`` of the chunks with these ids, in one query."""
         ids = [int(i) for i in ids]
         if not ids:
-            return {}
+            return []
         marks = ",".join("?" * len(ids))
-        rows = self._conn().execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({marks})", ids)
-        return {row["chunk_id"]: Chunk(**dict(row)) for row in rows}
+        return self._conn().execute(f"SELECT {columns} FROM chunks WHERE chunk_id IN ({marks})", ids).fetchall()
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
+        """Stored chunks by id."""
+        return {row["chunk_id"]: Chunk(**dict(row)) for row in self._chunk_rows(_CHUNK_COLUMNS, ids)}
 
     def chunk_documents(self, ids: Iterable[int]) -> dict[int, str]:
         """The document id of each chunk id."""
-        ids = [int(i) for i in ids]
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._conn().execute(f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", ids)
-        return {r[0]: r[1] for r in rows}
+        return {row[0]: row[1] for row in self._chunk_rows("chunk_id, doc_id", ids)}
 
     def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[Chunk]:
         """The chunk with up to ``before``/``after`` chunks of the same document around it."""
@@ -481,7 +479,12 @@ class LocalStore:
     """An index folder of FAISS + SQLite generations (the Store of the local implementation)."""
 
     def __init__(self, index_dir: Path) -> None:
-        self.index_dir = Path(index_dir)
+        self._index_dir = Path(index_dir)
+
+    @property
+    def index_dir(self) -> Path:
+        """The index folder."""
+        return self._index_dir
 
     def published(self) -> str | None:
         """The name CURRENT points to now."""
