@@ -3,8 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: run test lint bench index clean
 
