@@ -164,8 +164,17 @@ def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
         )
     elif args.questions:
         report = evaluation.evaluate_questions(Path(args.questions), settings.index_dir, modes=modes, settings=settings)
+    elif args.followups:
+        from index.followup_eval import evaluate_followups, format_followups
+
+        splits = ("dev", "test") if args.split == "all" else (args.split,)
+        report = evaluate_followups(
+            Path(args.followups), settings.index_dir, mode=args.mode or "hybrid", splits=splits, settings=settings
+        )
+        print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_followups(report))
+        return 0
     else:
-        raise UserFacingError("Give --beir DIR or --questions FILE.")
+        raise UserFacingError("Give --beir DIR, --questions FILE or --followups FILE.")
     print(json.dumps(report, indent=2) if args.json else evaluation.format_report(report))
     return 0
 
@@ -235,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure retrieval quality")
     evaluate.add_argument("--beir", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv")
     evaluate.add_argument("--questions", help="a steppe question set (eval/questions.jsonl)")
+    evaluate.add_argument("--followups", help="a follow-up question set (eval/followups.jsonl)")
+    evaluate.add_argument(
+        "--split", choices=["test", "dev", "all"], default="test", help="--followups: which frozen split (test)"
+    )
     evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--index-dir")

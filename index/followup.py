@@ -110,8 +110,10 @@ _WH = re.compile(
     re.IGNORECASE,
 )
 _FILLER = frozenset(
-    "in at on of for with from to by the a an there then too about regarding re please it its this that case ones "
-    "в во на с со у о об про для к ко по из от за при же ли тогда там это насчёт насчет тоже году года".split()
+    "in at on of for with from to by the a an there then too about regarding re please it its this that case one ones "
+    "did was were is happen happened "
+    "в во на с со у о об про для к ко по из от за при же ли тогда там это насчёт насчет тоже году года "
+    "было был была были произошло случилось".split()
 )
 _PREPOSITIONS = frozenset(
     "in at on of for with from to by into в во на с со у о об про для к ко по из от за при".split()
