@@ -179,6 +179,23 @@ def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace, context: Invocation) -> int:
+    """Report how users rated the bot's answers, or export the rated questions."""
+    from index import feedback
+
+    store = feedback.open_store(context.settings)
+    try:
+        votes = store.votes()
+    finally:
+        store.close()
+    if args.export:
+        count = feedback.export_questions(votes, Path(args.export))
+        print(f"wrote {count} rated questions to {args.export}; add gold passages, then steppe eval --questions")
+        return 0
+    print(feedback.format_report(feedback.report(votes, context.settings.feedback_days, top=args.top)))
+    return 0
+
+
 def cmd_corpus_add(args: argparse.Namespace, context: Invocation) -> int:
     """Fetch articles from URLs, files or feeds into corpus/ and index them."""
     from index.ingest import add_to_corpus
@@ -253,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--index-dir")
     evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
     evaluate.set_defaults(func=cmd_eval)
+
+    rated = sub.add_parser("feedback", help="how users rated answers (👍/👎 under the bot's answers)")
+    rated.add_argument("--export", metavar="FILE", help="write the rated questions as a question set")
+    rated.add_argument("--top", type=int, default=10, help="how many of the most 👎 questions to show")
+    rated.set_defaults(func=cmd_feedback)
 
     corpus = sub.add_parser("corpus", help="manage corpus/").add_subparsers(dest="corpus_command", required=True)
     add = corpus.add_parser("add", help="add articles from URLs, files or RSS/Atom feeds")
