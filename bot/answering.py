@@ -185,8 +185,7 @@ async def answer_question(update: Update, context: BotContext, raw: str) -> None
         return
     context.state.questions += 1
     rid = await send_answer(message, context, answer, user_id, lang, reading)
-    if conversation.may_follow_up(update, message):
-        context.state.conversations.remember(message.chat_id, user_id, text, rid)
+    context.state.conversations.remember(message.chat_id, user_id, text, rid)
 
 
 async def send_answer(

@@ -73,7 +73,7 @@ def rate(votes: Sequence[Vote]) -> list[Rated]:
         groups.setdefault(" ".join(vote.question.casefold().split()), []).append(vote)
     rated = [
         Rated(
-            question=group[-1].question,
+            question=" ".join(group[-1].question.split()),
             up=sum(v.vote > 0 for v in group),
             down=sum(v.vote < 0 for v in group),
             answered=group[-1].answered,
