@@ -279,11 +279,11 @@ async def show_passage(message: Message, context: BotContext, result: Result, nu
 async def open_passage(message: Message, context: BotContext, rid: str | None, number: int, lang: str) -> None:
     """A follow-up "more about [n]": passage ``number`` of the user's last answer in this chat."""
     result = context.state.results.get(rid, message.chat_id) if rid else None
-    if result is None or not result.answer.excerpts:
+    if result is None:
         await message.reply_text(t("no_previous_answer", lang))
         return
     total = len(result.answer.excerpts)
-    if number > total:
+    if number > total:  # a "not found" has no passages at all
         await message.reply_text(t("no_passage", lang, n=number, total=total))
         return
     if not await show_passage(message, context, result, number, t("reading_more", lang, n=number)):
