@@ -18,13 +18,12 @@ previous question with a filter token), none (a standalone message: "expected" i
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 
-from check_questions import DEFAULT_SHARED, PROJECT_CORPUS, Corpus, check_quote, load_jsonl
+from check_questions import Corpus, check_quote, corpus_of, corpus_options, finish, load_jsonl
 
 FILE = Path(__file__).resolve().parent / "followups.jsonl"
 KINDS = ("replace", "ask", "more", "filter", "none")
@@ -107,16 +106,10 @@ def check_twins(rows: list[dict], problems: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("STEPPE_SHARED_CORPUS", DEFAULT_SHARED)))
-    parser.add_argument("--schema-only", action="store_true", help="check format only, without reading the corpus")
+    corpus_options(parser)
     parser.add_argument("file", nargs="?", type=Path, default=FILE)
     args = parser.parse_args(argv)
-    corpus = None
-    if not args.schema_only:
-        if not args.corpus.is_dir():
-            print(f"shared corpus not found at {args.corpus}; pass --corpus or use --schema-only", file=sys.stderr)
-            return 2
-        corpus = Corpus(args.corpus, PROJECT_CORPUS)
+    corpus = corpus_of(args)
     problems: list[str] = []
     rows = load_jsonl(args.file, problems)
     for row in rows:
@@ -132,13 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = Counter(row.get("kind") for row in rows)
     splits = Counter(row.get("split") for row in rows)
     print(f"{args.file.name}: {len(rows)} pairs ({dict(langs)}); kinds {dict(kinds)}; splits {dict(splits)}")
-    if problems:
-        print(f"\n{len(problems)} problem(s):")
-        for problem in problems:
-            print(f"  - {problem}")
-        return 1
-    print("OK: every pair and quote checks out" + (" (schema only)" if corpus is None else ""))
-    return 0
+    return finish(problems, "OK: every pair and quote checks out" + (" (schema only)" if corpus is None else ""))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from botkit import (
     visible,
 )
 from fakebotapi import FakeBotAPI, parse_telegram_html
-from fakelib import FakeLibrary, Recorder
+from fakelib import Recorder
 from telegram.ext import CommandHandler
 
 from bot.app import main_bot, webhook_kwargs
@@ -50,44 +50,6 @@ from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text
 from index.errors import IndexNotFound
 from index.models import Answer
-
-
-@pytest.fixture
-def library() -> Any:
-    """The answer layer under test; swap in a real small index (``Library.open(...)``) here."""
-    return FakeLibrary()
-
-
-@pytest.fixture
-def recorder(library: Any) -> Recorder:
-    """What the bot is given: the library, wrapped to record calls and to hold or break questions."""
-    return Recorder(library)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., BotRunner]]:
-    runners: list[BotRunner] = []
-
-    def start(webhook: bool = False, **env: str) -> BotRunner:
-        runner = BotRunner(settings_for(api, **env), recorder)
-        runners.append(runner)
-        return runner.start(webhook)
-
-    yield start
-    for runner in runners:
-        runner.stop()
-
-
-@pytest.fixture
-def bot(start_bot: Callable[..., BotRunner]) -> BotRunner:
-    return start_bot()
-
 
 # settings and the CLI entry
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botkit import ADMIN, ALICE, BORIS, CAROL, QUESTION, TOKEN, BotRunner, ask, buttons, reply_to, settings_for, visible
+from botkit import ADMIN, ALICE, BORIS, CAROL, QUESTION, BotRunner, ask, buttons, reply_to, visible
 from fakebotapi import FakeBotAPI, parse_telegram_html
 from fakelib import FakeLibrary, Recorder
 
@@ -39,36 +39,6 @@ class TopicLibrary(FakeLibrary):
 @pytest.fixture
 def library() -> TopicLibrary:
     return TopicLibrary()
-
-
-@pytest.fixture
-def recorder(library: Any) -> Recorder:
-    return Recorder(library)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., BotRunner]]:
-    runners: list[BotRunner] = []
-
-    def start(**env: str) -> BotRunner:
-        runner = BotRunner(settings_for(api, **env), recorder)
-        runners.append(runner)
-        return runner.start()
-
-    yield start
-    for runner in runners:
-        runner.stop()
-
-
-@pytest.fixture
-def bot(start_bot: Callable[..., BotRunner]) -> BotRunner:
-    return start_bot()
 
 
 def reading_line(params: dict[str, Any]) -> str | None:

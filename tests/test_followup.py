@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from conftest import ROOT, SHARED_CORPUS
 
 from index.countries import find_countries, tag_countries
 from index.followup import Reading, read_followup
@@ -187,3 +193,31 @@ def test_country_mentions_have_positions() -> None:
         ("Таджикистане", "Tajikistan"),
     ]
     assert tag_countries(text) == ("Russia", "Tajikistan")
+
+
+def run_checker(*args: str) -> subprocess.CompletedProcess[str]:
+    script = ROOT / "eval" / "check_followups.py"
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_follow_up_set_checks_out(tmp_path: Path) -> None:
+    done = run_checker("--schema-only")
+    assert done.returncode == 0, done.stdout
+    assert "46 pairs" in done.stdout and "OK" in done.stdout
+    if SHARED_CORPUS.is_dir():
+        assert run_checker("--corpus", str(SHARED_CORPUS)).returncode == 0
+    rows = [json.loads(line) for line in (ROOT / "eval" / "followups.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows[0]["kind"] = "more"  # a "more" pair without a passage number, and with gold
+    rows[1]["twin"] = "fr999"
+    broken = tmp_path / "followups.jsonl"
+    broken.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    done = run_checker("--schema-only", str(broken))
+    assert done.returncode == 1
+    assert "needs the passage number" in done.stdout and "twin fr999 missing" in done.stdout
+
+
+def test_the_split_is_frozen_and_shared_by_twins() -> None:
+    rows = [json.loads(line) for line in (ROOT / "eval" / "followups.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_id = {row["id"]: row for row in rows}
+    assert {row["split"] for row in rows} == {"dev", "test"}
+    assert all(by_id[row["twin"]]["split"] == row["split"] for row in rows if row.get("twin"))
