@@ -115,7 +115,10 @@ async def post_init(app: Application) -> None:
     if state.settings.feedback_days > 0 and state.feedback is None:
         from index.feedback import open_store
 
-        state.feedback = await asyncio.to_thread(open_store, state.settings)
+        try:
+            state.feedback = await asyncio.to_thread(open_store, state.settings)
+        except UserFacingError as exc:  # answering matters more than votes: serve without the buttons
+            logger.error("feedback is off: %s", exc)
     for lang in STRINGS:
         code = None if lang == "en" else lang
         await app.bot.set_my_commands(bot_commands(lang), language_code=code)

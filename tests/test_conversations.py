@@ -253,3 +253,13 @@ def test_feedback_can_be_turned_off(api: FakeBotAPI, start_bot: Callable[..., Bo
     assert not any(b.startswith("vote:") for b in buttons(params))
     assert runner.app.bot_data.feedback is None
     assert "Feedback is turned off" in visible(reply_to(api, ask(api, "/feedback", ADMIN)))
+
+
+def test_an_unwritable_state_folder_leaves_the_bot_answering(
+    api: FakeBotAPI, start_bot: Callable[..., BotRunner], tmp_path: Any
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    runner = start_bot(STEPPE_STATE_DIR=str(blocker / "state"))
+    params = reply_to(api, ask(api, BASE))
+    assert runner.app.bot_data.feedback is None and not any(b.startswith("vote:") for b in buttons(params))
