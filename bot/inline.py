@@ -154,4 +154,5 @@ async def answer_inline(update: Update, context: BotContext) -> None:
         results = results_for(answer, lang)
         state.inline.put(key, results)
         state.questions += 1
-    await query.answer(results, cache_time=context.settings.inline_cache_seconds, is_personal=False)
+    # personal: results are worded in the user's language (dates, "not found"), so Telegram must not share them
+    await query.answer(results, cache_time=context.settings.inline_cache_seconds, is_personal=True)

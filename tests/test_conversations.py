@@ -263,3 +263,13 @@ def test_an_unwritable_state_folder_leaves_the_bot_answering(
     runner = start_bot(STEPPE_STATE_DIR=str(blocker / "state"))
     params = reply_to(api, ask(api, BASE))
     assert runner.app.bot_data.feedback is None and not any(b.startswith("vote:") for b in buttons(params))
+
+
+def test_a_private_bot_answers_inline_queries_only_from_its_users(
+    api: FakeBotAPI, start_bot: Callable[..., BotRunner], recorder: Recorder
+) -> None:
+    start_bot(STEPPE_ALLOWED_CHATS="-100123")
+    stranger = inline_answer(api, ALICE, QUESTION)
+    assert stranger["results"] == [] and stranger["button"]["text"] == "This is a private bot"
+    assert recorder.calls == []
+    assert inline_answer(api, ADMIN, QUESTION)["results"]
