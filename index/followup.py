@@ -76,7 +76,8 @@ def _entities(text: str) -> list[_Entity]:
     """Countries, organisations, people and years in ``text``, in order, never overlapping."""
     found = [_Entity(m.start, m.end, "country", m.country) for m in find_countries(text)]
     for m in _ORG.finditer(text):
-        found.append(_Entity(m.start(), m.end(), "organisation", ORGANISATIONS[int(m.lastgroup[1:])].key))  # type: ignore[index]
+        group = m.lastgroup or "o0"  # every alternative is a named group o<i>
+        found.append(_Entity(m.start(), m.end(), "organisation", ORGANISATIONS[int(group[1:])].key))
     for m in _PERSON_EN.finditer(text):
         english = next(e for _, e in PEOPLE if e.lower() == m.group(1).lower())
         found.append(_Entity(m.start(), m.end(), "person", english))
@@ -202,7 +203,8 @@ def _filter(previous: str, message: str) -> str | None:
     words = [w.lower() for w in _WORD.findall(text) if not w.isdigit()]
     if not tokens or any(w not in _FILTER_WORDS for w in words):
         return None
-    kept = [token for token in previous.split() if token.split(":")[0].lower() not in {t.split(":")[0] for t in tokens}]
+    keys = {token.split(":")[0] for token in tokens}
+    kept = [word for word in previous.split() if ":" not in word or word.split(":")[0].lower() not in keys]
     return _clean(" ".join(kept + tokens))
 
 

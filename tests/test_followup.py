@@ -146,6 +146,8 @@ def test_a_filter_replaces_the_same_filter_and_filters_in_the_message_are_kept()
     assert read_followup(f"{BASE} source:wikipedia", "only the factbook") == Reading(
         f"{BASE} source:factbook", "filter"
     )
+    source = "What source says Russia has a base in Tajikistan?"
+    assert read_followup(source, "only the factbook") == Reading(f"{source} source:factbook", "filter")
     reading = read_followup(BASE, "and in Kyrgyzstan? since:2010")
     assert reading == Reading("Does Russia have a military base in Kyrgyzstan? since:2010", "replace")
 
