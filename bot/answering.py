@@ -220,7 +220,7 @@ def keyboard(rid: str, result: Result, lang: str, votes: bool = False) -> Inline
     if result.page + 1 < len(result.pages):
         rows.append([InlineKeyboardButton(t_text("btn_more", lang), callback_data=f"more:{rid}")])
     if votes:
-        rows.append(feedback.buttons(rid, lang))
+        rows.append(feedback.buttons(rid))
     return InlineKeyboardMarkup([row for row in rows if row])
 
 

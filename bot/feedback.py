@@ -18,14 +18,12 @@ from index.feedback import format_report, report, shown_passages
 
 logger = logging.getLogger(__name__)
 VOTES = {"up": 1, "down": -1}
+LABELS = {"up": "👍", "down": "👎"}  # the same in every language
 
 
-def buttons(rid: str, lang: str) -> list[InlineKeyboardButton]:
+def buttons(rid: str) -> list[InlineKeyboardButton]:
     """The 👍 and 👎 buttons of the answer kept as ``rid``."""
-    return [
-        InlineKeyboardButton(t_text("btn_up", lang), callback_data=f"vote:{rid}:up"),
-        InlineKeyboardButton(t_text("btn_down", lang), callback_data=f"vote:{rid}:down"),
-    ]
+    return [InlineKeyboardButton(label, callback_data=f"vote:{rid}:{value}") for value, label in LABELS.items()]
 
 
 async def record(query: CallbackQuery, context: BotContext, rid: str, result: Result, value: str) -> None:
