@@ -16,6 +16,7 @@ from botkit import ADMIN, ALICE, BORIS, CAROL, QUESTION, BotRunner, ask, buttons
 from fakebotapi import FakeBotAPI, parse_telegram_html
 from fakelib import FakeLibrary, Recorder
 
+from bot import inline as inline_mode
 from bot.render import TELEGRAM_LIMIT, render_excerpt_html, render_passage_html, utf16_len
 from bot.strings import t_text
 from index.countries import tag_countries
@@ -273,3 +274,15 @@ def test_a_private_bot_answers_inline_queries_only_from_its_users(
     assert stranger["results"] == [] and stranger["button"]["text"] == "This is a private bot"
     assert recorder.calls == []
     assert inline_answer(api, ADMIN, QUESTION)["results"]
+
+
+def test_a_slow_inline_search_is_answered_before_telegrams_deadline(
+    api: FakeBotAPI, bot: BotRunner, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inline_mode, "DEADLINE", 0.5)
+    recorder.hold_word = "Baikonur"
+    started = time.monotonic()
+    busy = inline_answer(api, ALICE, "Baikonur lease")
+    assert time.monotonic() - started < 3 and busy["results"] == [] and busy["cache_time"] == 0
+    assert busy["button"]["text"] == t_text("inline_busy", "en")
+    recorder.gate.set()
