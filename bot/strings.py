@@ -310,3 +310,14 @@ def number(n: int | float, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
     if lang == "ru":
         text = text.replace(",", "\u00a0").replace(".", ",")
     return text
+
+
+def _merge_chat_strings() -> None:
+    """Add the conversation, inline and feedback strings (bot/strings_chat.py) to the catalogue."""
+    from bot.strings_chat import CHAT_STRINGS
+
+    for lang, table in CHAT_STRINGS.items():
+        STRINGS[lang].update(table)
+
+
+_merge_chat_strings()
