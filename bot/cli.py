@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from index.config import Settings, read_environment
+from index.config import Settings, keep_offline, read_environment
 from index.errors import UserFacingError
 
 
@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `steppe` console script."""
     args = build_parser().parse_args(argv)
+    keep_offline()  # before any command imports a model library: no downloads, no telemetry
     debug = False
     try:
         environ = read_environment()

