@@ -18,7 +18,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import answering
 from bot.answering import example_for, lang_of
 from bot.questions import normalise, question_text
-from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html
+from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html, source_counts
 from bot.state import BotContext
 from bot.strings import DEFAULT_LANG, t, t_text
 from index.errors import UserFacingError
@@ -39,7 +39,7 @@ async def start(update: Update, context: BotContext) -> None:
     stats, lang = context.state.stats, lang_of(update)
     assert stats is not None, "post_init caches the stats"
     documents = count_documents(stats.documents, lang)
-    sources = ", ".join(s.source for s in stats.sources[:6])
+    sources = source_counts(stats, lang)
     text = t("start", lang, documents=documents, sources=sources, example=example_for(context, lang))
     if lang != DEFAULT_LANG and not context.library.multilingual:
         text += "\n\n" + t("start_english_only", lang)

@@ -118,7 +118,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Index: {documents}, {chunks} passages, {size}, built {built}."
         ),
         "licences_heading": "Sources and licences",
-        "licence_line": "{source}: {licence}",
+        "licence_line": "{source} ({documents}): {licence}",
         "credit": "credit: {attribution}",
         "no_licence": "licence not recorded",
         "dates_unknown": "dates unknown",
@@ -236,7 +236,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Индекс: {documents}, фрагментов: {chunks}, {size}, собран {built}."
         ),
         "licences_heading": "Источники и лицензии",
-        "licence_line": "{source}: {licence}",
+        "licence_line": "{source} ({documents}): {licence}",
         "credit": "авторство: {attribution}",
         "no_licence": "лицензия не указана",
         "dates_unknown": "даты неизвестны",
