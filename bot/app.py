@@ -30,6 +30,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import feeds
 from bot import handlers as h
 from bot.logs import install_token_redaction, redact, setup_logging
 from bot.questions import AddressedToBot
@@ -120,6 +121,7 @@ async def post_init(app: Application) -> None:
                 await app.bot.set_my_commands(bot_commands(lang, admin=True), scope=scope, language_code=code)
         except TelegramError as exc:  # the admin has not started a chat with the bot yet
             logger.info("no admin command menu for user %s: %s", admin_id, exc)
+    await feeds.start(app)
     logger.info("ready: %s documents, %s chunks", state.stats.documents, state.stats.chunks)
 
 
@@ -162,6 +164,7 @@ def build_application(settings: BotSettings, library: AnswerService | None = Non
             CommandHandler("reload", h.reload, filters=message),
             CommandHandler("stats", h.stats, filters=message),
             CommandHandler("add", h.add, filters=message),
+            CommandHandler("feeds", feeds.command, filters=message),
             CallbackQueryHandler(h.button),
             MessageHandler(message & private & filters.TEXT & ~filters.COMMAND, h.question),
             MessageHandler(message & groups & filters.TEXT & ~filters.COMMAND & AddressedToBot(), h.question),

@@ -26,7 +26,7 @@ from index.errors import UserFacingError
 logger = logging.getLogger(__name__)
 
 PUBLIC_COMMANDS = ("start", "help", "ask", "sources", "about")
-ADMIN_COMMANDS = ("reload", "stats", "add")
+ADMIN_COMMANDS = ("reload", "stats", "add", "feeds")  # /feeds: bot/feeds.py
 
 
 async def _reply(update: Update, html: str) -> None:

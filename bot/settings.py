@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.config import Settings, SettingsError, read_environment
+from index.config import Settings, SettingsError, read_environment, seconds
 
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,100}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -37,6 +37,7 @@ class BotSettings(Settings):
     rate_limit: int = 10  # questions per minute per user; 0 turns the limit off
     max_question_chars: int = 1000
     reload_interval: float = 5.0  # seconds between looks for a newer index generation; 0: never
+    feed_check_seconds: float = 60.0  # STEPPE_FEED_CHECK_SECONDS: how often the job queue looks for due feeds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> BotSettings:
@@ -64,7 +65,8 @@ class BotSettings(Settings):
             log_level=_log_level(env.get("STEPPE_LOG_LEVEL")),
             rate_limit=_int("STEPPE_RATE_LIMIT", env.get("STEPPE_RATE_LIMIT"), 10, minimum=0),
             max_question_chars=_int("STEPPE_MAX_QUESTION", env.get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
-            reload_interval=_seconds("STEPPE_RELOAD_SECONDS", env.get("STEPPE_RELOAD_SECONDS"), 5.0),
+            reload_interval=seconds("STEPPE_RELOAD_SECONDS", env.get("STEPPE_RELOAD_SECONDS"), 5.0),
+            feed_check_seconds=seconds("STEPPE_FEED_CHECK_SECONDS", env.get("STEPPE_FEED_CHECK_SECONDS"), 60.0) or 60.0,
             **Settings.values(env),
         )
 
@@ -151,15 +153,3 @@ def _int(name: str, value: str | None, default: int, *, minimum: int) -> int:
     if not value.isdigit() or int(value) < minimum:
         raise SettingsError(f"{name} must be a whole number of at least {minimum} (got {value!r}).")
     return int(value)
-
-
-def _seconds(name: str, value: str | None, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < 86400:  # also rejects nan and inf
-        raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
-    return seconds

@@ -16,6 +16,7 @@ from index.models import Answer, IndexStats
 
 if TYPE_CHECKING:
     from bot.settings import BotSettings
+    from index.feeds import FeedWatcher
     from index.service import AnswerService
 
 Clock = Callable[[], float]
@@ -137,6 +138,7 @@ class BotState:
     next_index_check: float = 0.0  # monotonic time of the next look at the index's CURRENT pointer
     switching: bool = False  # a reload to a newer generation is running
     failed_generation: str | None = None  # a published generation that failed to open; not retried
+    feeds: FeedWatcher | None = None  # the watched feeds (bot/feeds.py)
 
     def allows(self, chat_id: int | None, user_id: int | None, private: bool) -> bool:
         """True unless an allow-list is set and this chat (or admin's private chat) is not on it."""

@@ -95,6 +95,8 @@ class Settings:
     onnx: bool = True  # STEPPE_ONNX: plain sentence-transformers models run on ONNX Runtime
     microbatch: bool = True  # STEPPE_MICROBATCH: the bot merges concurrent encodes (index/microbatch.py)
     debug: bool = False  # STEPPE_DEBUG: tracebacks of unexpected failures
+    feeds_file: Path = PROJECT_ROOT / "feeds.toml"  # STEPPE_FEEDS: the watched feeds (index/feeds.py)
+    feed_host_seconds: float = 2.0  # STEPPE_FEED_HOST_SECONDS: least time between two requests to one host
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -116,6 +118,8 @@ class Settings:
             "onnx": not _off(env.get("STEPPE_ONNX")),
             "microbatch": flag("STEPPE_MICROBATCH", env.get("STEPPE_MICROBATCH"), True),
             "debug": "STEPPE_DEBUG" in env and not _off(env["STEPPE_DEBUG"]),
+            "feeds_file": Path(env.get("STEPPE_FEEDS") or PROJECT_ROOT / "feeds.toml"),
+            "feed_host_seconds": seconds("STEPPE_FEED_HOST_SECONDS", env.get("STEPPE_FEED_HOST_SECONDS"), 2.0),
         }
 
 
@@ -129,6 +133,19 @@ def flag(name: str, value: str | None, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def seconds(name: str, value: str | None, default: float) -> float:
+    """A duration setting in seconds, from 0 to a day."""
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 86400:  # also rejects nan and inf
+        raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
+    return number
 
 
 def _off(value: str | None) -> bool:

@@ -6,6 +6,7 @@ Test modules import these (``from botkit import ...``) next to ``fakebotapi`` an
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from typing import Any
@@ -74,6 +75,7 @@ class BotRunner:
 
 def settings_for(api: FakeBotAPI, **env: str) -> BotSettings:
     base = {"TELEGRAM_BOT_TOKEN": TOKEN, "STEPPE_BASE_URL": api.base_url, "STEPPE_ADMIN_IDS": "42"}
+    base["STEPPE_FEEDS"] = os.environ["STEPPE_FEEDS"]  # the test's own (conftest.py), never the project's
     return BotSettings.from_env({**base, **env}, env_file=None)
 
 

@@ -60,6 +60,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory):
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
     """Keep every test away from the developer's own index, settings and caches."""
     monkeypatch.setenv("STEPPE_INDEX_DIR", str(tmp_path / "default-index"))
+    monkeypatch.setenv("STEPPE_FEEDS", str(tmp_path / "feeds.toml"))  # never the developer's watched feeds
     monkeypatch.setenv("STEPPE_CACHE_DIR", str(model_cache))
     monkeypatch.delenv("STEPPE_ONNX", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
