@@ -28,6 +28,7 @@ from index.feeds import FeedWatcher, Round
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "feeds"
+CHECK_WAIT = 300.0  # seconds /feeds check waits for a poll the job queue is running
 MESSAGE_LIMIT = 4000  # characters of a /feeds reply (Telegram's limit is 4,096)
 
 
@@ -107,7 +108,8 @@ async def command(update: Update, context: BotContext) -> None:
         elif action in ("pause", "resume") and len(args) == 1:
             text = await asyncio.to_thread(watcher.pause, args[0], action == "pause")
         elif action == "check" and len(args) <= 1:
-            round_ = await asyncio.to_thread(watcher.poll, force=True, only=args[0] if args else None)
+            only = args[0] if args else None
+            round_ = await asyncio.to_thread(watcher.poll, force=True, only=only, wait=CHECK_WAIT)
             await _switch(context, round_)
             text = "\n".join(round_.lines())
         else:

@@ -146,9 +146,11 @@ def _edit(path: Path, change: Callable[[list[Any]], str]) -> str:
         doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
     except (OSError, tomlkit.exceptions.ParseError) as exc:
         raise FeedsFileError(f"Cannot edit the feeds file {path}: {exc}.") from None
-    if "feed" not in doc:
+    if not isinstance(doc.get("feed"), tomlkit.items.AoT):  # absent, or the empty ``feed = []`` of an emptied file
         doc["feed"] = tomlkit.aot()
     message = change(doc["feed"])
+    if not doc["feed"]:
+        del doc["feed"]  # tomlkit would write "feed = []", to which it cannot append a table later
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -406,11 +408,12 @@ class FeedWatcher:
 
     # polling
 
-    def poll(self, *, force: bool = False, only: str | None = None) -> Round:
+    def poll(self, *, force: bool = False, only: str | None = None, wait: float = 0.0) -> Round:
         """Poll every feed that is due (``force``: every feed not paused; ``only``: just that one),
-        add their new items, and update the index once. Never raises for a feed's failure;
+        add their new items, and update the index once. A poll already running is waited for up
+        to ``wait`` seconds, else this one is skipped. Never raises for a feed's failure;
         FeedsFileError for a malformed feeds file."""
-        with self._exclusive() as free:
+        with self._exclusive(wait) as free:
             if not free:
                 return Round(note="another poll of these feeds is running")
             watched = self.feeds()
@@ -437,19 +440,26 @@ class FeedWatcher:
             return result
 
     @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[bool]:
-        """One poll at a time: in this process (a lock) and across processes (a lock file)."""
-        if not self._lock.acquire(blocking=False):
+    def _exclusive(self, wait: float) -> Iterator[bool]:
+        """One poll at a time, in this process (a lock) and across processes (a lock file):
+        True once ours, False if another poll still holds it after ``wait`` seconds."""
+        ours = self._lock.acquire(timeout=wait) if wait > 0 else self._lock.acquire(blocking=False)
+        if not ours:
             yield False
             return
         try:
             self.index_dir.mkdir(parents=True, exist_ok=True)
+            deadline = time.monotonic() + wait
             with open(self.index_dir / f".{STATE_NAME}.lock", "w") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    yield False
-                    return
+                while True:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            yield False
+                            return
+                        time.sleep(0.2)
                 yield True
         finally:
             self._lock.release()

@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -441,3 +441,85 @@ def test_cli_watch_once(
 
     assert cli_main(["corpus", "watch", "--feeds", str(watcher.feeds_file.with_name("none.toml")), "--once"]) == 2
     assert "No feeds file at" in capsys.readouterr().err
+
+
+# --- the bot -----------------------------------------------------------------------------------
+
+
+def _wait(predicate: Callable[[], object], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        time.sleep(0.05)
+
+
+def test_the_running_bot_polls_its_feeds_answers_from_them_and_survives_their_failures(
+    tmp_path: Path, site: Site, tiny_corpus: Path
+) -> None:
+    from botkit import ADMIN, TOKEN, BotRunner, ask, reply_to, settings_for, visible
+    from fakebotapi import FakeBotAPI
+
+    from index.build import build_index
+    from index.service import Library
+
+    index_dir = tmp_path / "index"
+    build_index(index_dir, [str(tiny_corpus)], embedder=HashEmbedder(), progress=False, log=lambda message: None)
+    library = Library.open(index_dir, embedder=HashEmbedder())
+    site.feeds["/rss"] = ["/news/kambarata"]
+    feeds = write_feeds(tmp_path / "feeds.toml", f'url = "{site.url("/rss")}"\nname = "Tien Shan Courier"')
+    env = {
+        "STEPPE_FEEDS": str(feeds),
+        "STEPPE_INDEX_DIR": str(index_dir),
+        "STEPPE_CORPUS_DIR": str(tmp_path / "feeds-corpus"),
+        "STEPPE_FEED_CHECK_SECONDS": "0.2",
+        "STEPPE_FEED_HOST_SECONDS": "0",
+    }
+    with FakeBotAPI(TOKEN) as api:
+        runner = BotRunner(settings_for(api, **env), library).start()
+        try:
+            # The job queue polls the new feed at once; the bot answers from the new generation.
+            first = library.generation()
+            _wait(lambda: library.generation() != first)
+            reply = visible(reply_to(api, ask(api, "What did Kyrgyzstan and Russia agree about the Kambarata dam?")))
+            assert "Kambarata" in reply and ARTICLES["/news/kambarata"][1] in reply, reply
+
+            # The feed gains an item; an hour later the next poll brings it in.
+            watcher = runner.app.bot_data.feeds
+            site.feeds["/rss"] = ["/news/aral", "/news/kambarata"]
+            second = library.generation()
+            watcher.clock = lambda: time.time() + 3600
+            _wait(lambda: library.generation() != second)
+            reply = visible(reply_to(api, ask(api, "Why are fishermen in Aralsk catching more pike-perch?")))
+            assert ARTICLES["/news/aral"][1] in reply, reply
+
+            # It breaks: the poll fails, backs off and is reported; the bot keeps answering.
+            site.mode["/rss"] = "500"
+            watcher.clock = lambda: time.time() + 3 * 3600
+            _wait(lambda: load_states(watcher.state_file)[site.url("/rss")].failures == 1)
+            reply = visible(reply_to(api, ask(api, "What did Kyrgyzstan and Russia agree about the Kambarata dam?")))
+            assert ARTICLES["/news/kambarata"][1] in reply
+            status = visible(reply_to(api, ask(api, "/feeds", ADMIN)))
+            assert status.startswith(f"1. Tien Shan Courier — {site.url('/rss')}")
+            assert "failing (1 time in a row" in status and "HTTP 500" in status
+            assert "only for the bot's admins" in visible(reply_to(api, ask(api, "/feeds")))
+
+            # Removed, it is polled no more, even when it would be due.
+            assert visible(reply_to(api, ask(api, "/feeds remove 1", ADMIN))).startswith("Stopped watching")
+            polls = len(site.requests("/rss"))
+            watcher.clock = lambda: time.time() + 30 * 86400
+            time.sleep(1.0)  # five looks of the job queue
+            assert len(site.requests("/rss")) == polls
+            assert "No feeds are watched" in visible(reply_to(api, ask(api, "/feeds", ADMIN)))
+
+            # Added back by an admin (checked to be a feed first), then polled on demand.
+            refused = visible(reply_to(api, ask(api, f"/feeds add {site.url('/news/aral')}", ADMIN)))
+            assert "not an RSS or Atom feed" in refused
+            site.mode["/rss"] = "ok"
+            added = visible(reply_to(api, ask(api, f"/feeds add {site.url('/rss')} Courier", ADMIN)))
+            assert added.startswith("Now watching “Courier” (2 items)")
+            checked = visible(reply_to(api, ask(api, "/feeds check", ADMIN)))
+            # (its validators outlive the removal: nothing is lost, nothing downloaded twice)
+            assert checked in ("Courier: not modified since the last poll", "Courier: no new items (2 in the feed)")
+            assert "Usage: /feeds" in visible(reply_to(api, ask(api, "/feeds frobnicate", ADMIN)))
+        finally:
+            runner.stop()
