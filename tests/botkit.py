@@ -9,6 +9,7 @@ import asyncio
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from fakebotapi import FakeBotAPI, parse_telegram_html
@@ -75,7 +76,8 @@ class BotRunner:
 
 def settings_for(api: FakeBotAPI, **env: str) -> BotSettings:
     base = {"TELEGRAM_BOT_TOKEN": TOKEN, "STEPPE_BASE_URL": api.base_url, "STEPPE_ADMIN_IDS": "42"}
-    base["STEPPE_FEEDS"] = os.environ["STEPPE_FEEDS"]  # the test's own (conftest.py), never the project's
+    # The test's own feeds file (conftest.py; none for module-wide bots), never the project's.
+    base["STEPPE_FEEDS"] = os.environ.get("STEPPE_FEEDS") or str(Path(__file__).with_name("no-feeds.toml"))
     return BotSettings.from_env({**base, **env}, env_file=None)
 
 

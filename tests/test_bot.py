@@ -589,7 +589,7 @@ def test_admin_commands(
     assert "nothing to reload" in visible(reply_to(api, ask(api, "/reload", ADMIN)))
     assert recorder.reloads == 1
     stats = visible(reply_to(api, ask(api, "/stats", ADMIN)))
-    source = library.stats().sources[0]
+    source = merged_sources(library.stats())[0]
     assert "questions answered" in stats and f"{source.source}: {count_documents(source.documents)}" in stats
 
     assert "Usage: /add" in visible(reply_to(api, ask(api, "/add not-a-url", ADMIN)))
