@@ -66,6 +66,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STEPPE_MODEL", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # httpx honours them; the local test servers are reached directly
 
 
 @pytest.fixture

@@ -147,12 +147,6 @@ def site() -> Iterator[Site]:
         server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 class Clock:
     """Wall-clock time the test moves on."""
 
