@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.ext import Application, JobQueue
@@ -23,7 +24,9 @@ from bot.answering import lang_of
 from bot.state import BotContext, BotState
 from bot.strings import t
 from index.errors import UserFacingError
-from index.feeds import FeedWatcher, Round
+
+if TYPE_CHECKING:
+    from index.feeds import Round
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ MESSAGE_LIMIT = 4000  # characters of a /feeds reply (Telegram's limit is 4,096)
 
 async def start(app: Application) -> None:
     """Make the bot's feed watcher (with its library's model) and schedule polls if feeds are configured."""
+    from index.feeds import FeedWatcher  # fetching and indexing code: loaded once the bot is up
+
     state: BotState = app.bot_data
     assert state.settings is not None and state.library is not None
     state.feeds = FeedWatcher(state.settings, index_dir=state.library.index_dir, embedder=state.library.embedder)

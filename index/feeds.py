@@ -425,7 +425,13 @@ class FeedWatcher:
             now = self.clock()
             due = [f for f in feeds if not f.paused and (force or states[f.url].next_poll <= now)]
             if not due:
-                return Round(note="no feed is due")
+                waiting = [f for f in feeds if not f.paused]
+                if not waiting:
+                    return Round(note="no feed is due (every feed is paused)")
+                first = min(waiting, key=lambda f: states[f.url].next_poll)
+                return Round(
+                    note=f"no feed is due (next: {first.label} in {duration(states[first.url].next_poll - now)})"
+                )
             result = Round()
             ingest: list[Ingest] = []  # made when the first new item turns up: it reads the corpus once
             with make_client(self.timeout, before_request=self.pacer) as client:
