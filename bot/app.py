@@ -31,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import feeds
 from bot import handlers as h
 from bot.conversation import Conversations
 from bot.inline import InlineCache
@@ -130,6 +131,7 @@ async def post_init(app: Application) -> None:
                 await app.bot.set_my_commands(bot_commands(lang, admin=True), scope=scope, language_code=code)
         except TelegramError as exc:  # the admin has not started a chat with the bot yet
             logger.info("no admin command menu for user %s: %s", admin_id, exc)
+    await feeds.start(app)
     logger.info("ready: %s documents, %s chunks", state.stats.documents, state.stats.chunks)
 
 
@@ -184,6 +186,7 @@ def build_application(settings: BotSettings, library: AnswerService | None = Non
             CommandHandler("stats", h.stats, filters=message),
             CommandHandler("add", h.add, filters=message),
             CommandHandler("feedback", h.feedback, filters=message),
+            CommandHandler("feeds", feeds.command, filters=message),
             CallbackQueryHandler(h.button),
             InlineQueryHandler(h.inline),
             MessageHandler(message & private & filters.TEXT & ~filters.COMMAND, h.question),

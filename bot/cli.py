@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from index.config import Settings, read_environment
+from index.config import Settings, keep_offline, read_environment
 from index.errors import UserFacingError
 
 
@@ -66,17 +66,29 @@ def cmd_index_build(args: argparse.Namespace, context: Invocation) -> int:
 def cmd_index_stats(args: argparse.Namespace, context: Invocation) -> int:
     """Print what the index holds."""
     from bot.render import render_stats_text
+    from index.feeds import FeedsFileError, FeedWatcher
     from index.service import Library
 
     settings = _settings(args, context)
     library = Library.open(settings.index_dir, settings=settings)
     stats = library.stats()
+    watcher = FeedWatcher(settings)
+    watched = watcher.feeds_file.is_file()
     if args.json:
         from dataclasses import asdict
 
-        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+        report: dict = asdict(stats)
+        if watched:
+            try:
+                report["feeds"] = watcher.status_json()
+            except FeedsFileError as exc:
+                report["feeds_error"] = str(exc)
+        print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render_stats_text(stats))
+        if watched:
+            print(f"\nWatched feeds ({watcher.feeds_file})")
+            print("\n".join("  " + line for line in "\n".join(watcher.status()).splitlines()) or "  none")
     return 0
 
 
@@ -217,6 +229,36 @@ def cmd_corpus_add(args: argparse.Namespace, context: Invocation) -> int:
     return 1 if failures and failures == len(results) else 0
 
 
+WATCH_NAP = 60.0  # `corpus watch` looks at the feeds file at least this often (seconds)
+
+
+def cmd_corpus_watch(args: argparse.Namespace, context: Invocation) -> int:
+    """Poll the watched feeds on their schedules (``--once``: one round, then exit)."""
+    import time
+
+    from index.feeds import FeedsFileError, FeedWatcher
+
+    settings = _settings(args, context)
+    watcher = FeedWatcher(
+        settings,
+        feeds_file=Path(args.feeds) if args.feeds else None,
+        corpus_dir=Path(args.corpus_dir) if args.corpus_dir else None,
+    )
+    if not watcher.feeds_file.is_file():
+        raise FeedsFileError(
+            f"No feeds file at {watcher.feeds_file}. Write one with [[feed]] tables (see the README), "
+            "or give --feeds FILE."
+        )
+    while True:
+        for line in watcher.poll().lines():
+            print(line, flush=True)
+        if args.once:
+            return 0
+        due = watcher.next_due()
+        nap = WATCH_NAP if due is None else min(WATCH_NAP, max(1.0, due - time.time()))
+        time.sleep(nap)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(prog="steppe", description="Cited answers about Russia and Central Asia.")
@@ -288,12 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--index-dir")
     add.add_argument("--no-index", action="store_true", help="save only, do not update the index")
     add.set_defaults(func=cmd_corpus_add)
+    watch = corpus.add_parser("watch", help="poll the watched RSS/Atom feeds and add their new articles")
+    watch.add_argument("--feeds", help="the feeds file (default: STEPPE_FEEDS or feeds.toml)")
+    watch.add_argument("--once", action="store_true", help="poll the feeds that are due once, then exit")
+    watch.add_argument("--corpus-dir", help="where to save articles (default: the project's corpus/)")
+    watch.add_argument("--index-dir")
+    watch.set_defaults(func=cmd_corpus_watch)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `steppe` console script."""
     args = build_parser().parse_args(argv)
+    keep_offline()  # before any command imports a model library: no downloads, no telemetry
     debug = False
     try:
         environ = read_environment()

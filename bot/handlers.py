@@ -20,7 +20,7 @@ from bot import feedback as votes
 from bot import inline as inline_mode
 from bot.answering import example_for, lang_of
 from bot.questions import normalise, question_text
-from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html
+from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html, source_counts
 from bot.state import BotContext
 from bot.strings import DEFAULT_LANG, t, t_text
 from index.errors import UserFacingError
@@ -28,7 +28,7 @@ from index.errors import UserFacingError
 logger = logging.getLogger(__name__)
 
 PUBLIC_COMMANDS = ("start", "help", "ask", "sources", "about")
-ADMIN_COMMANDS = ("reload", "stats", "add", "feedback")
+ADMIN_COMMANDS = ("reload", "stats", "add", "feedback", "feeds")  # /feeds: bot/feeds.py
 
 
 async def _reply(update: Update, html: str) -> None:
@@ -43,7 +43,7 @@ async def start(update: Update, context: BotContext) -> None:
     if update.effective_chat and update.effective_user:  # a fresh start: no follow-ups on older questions
         context.state.conversations.forget(update.effective_chat.id, update.effective_user.id)
     documents = count_documents(stats.documents, lang)
-    sources = ", ".join(s.source for s in stats.sources[:6])
+    sources = source_counts(stats, lang)
     text = t("start", lang, documents=documents, sources=sources, example=example_for(context, lang))
     if lang != DEFAULT_LANG and not context.library.multilingual:
         text += "\n\n" + t("start_english_only", lang)

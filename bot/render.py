@@ -451,8 +451,45 @@ def _size(n: int, lang: str = DEFAULT_LANG) -> str:
     return f"{format_number(size, lang, 1)} {units[3]}"
 
 
+def merged_sources(stats: IndexStats) -> list[SourceStats]:
+    """Each source once, most documents first: the index counts a source once per licence
+    (Wikipedia under two CC BY-SA versions), readers want one line with its licences joined."""
+    merged: dict[str, SourceStats] = {}
+    for s in stats.sources:
+        old = merged.get(s.source)
+        if old is None:
+            merged[s.source] = s
+            continue
+        licences = [x for x in dict.fromkeys([*(old.license or "").split("; "), s.license or ""]) if x]
+        dates = [d for d in (old.first_date, old.last_date, s.first_date, s.last_date) if d]
+        merged[s.source] = SourceStats(
+            source=s.source,
+            license="; ".join(licences) or None,
+            documents=old.documents + s.documents,
+            chunks=old.chunks + s.chunks,
+            first_date=min(dates) if dates else None,
+            last_date=max(dates) if dates else None,
+            attribution=old.attribution or s.attribution,
+        )
+    return sorted(merged.values(), key=lambda s: (-s.documents, s.source))
+
+
+def source_counts(stats: IndexStats, lang: str = DEFAULT_LANG, most: int = 6) -> str:
+    """The biggest sources once each with their document counts, for /start:
+    "Wikipedia: 1,204 documents, CIA World Factbook: 96 documents, …"."""
+    sources = merged_sources(stats)
+    shown = [f"{preview(s.source, SOURCE_PREVIEW)}: {count_documents(s.documents, lang)}" for s in sources[:most]]
+    return ", ".join(shown + (["…"] if len(sources) > most else []))
+
+
 def _licence_line(source: SourceStats, lang: str) -> str:
-    line = t_text("licence_line", lang, source=source.source, licence=source.license or t_text("no_licence", lang))
+    line = t_text(
+        "licence_line",
+        lang,
+        source=source.source,
+        documents=count_documents(source.documents, lang),
+        licence=source.license or t_text("no_licence", lang),
+    )
     credit = source.attribution  # e.g. "Wikipedia contributors" for CC BY-SA text
     return f"{line} ({t_text('credit', lang, attribution=credit)})" if credit else line
 
@@ -467,7 +504,7 @@ def stats_sections(stats: IndexStats, lang: str = DEFAULT_LANG) -> dict[str, tup
             documents=count_documents(s.documents, lang),
             dates=_date_range(s.first_date, s.last_date, lang),
         )
-        for s in stats.sources
+        for s in merged_sources(stats)
     ]
     countries = ", ".join(f"{name} ({_count(n, lang)})" for name, n in stats.countries[:MAX_COUNTRIES])
     if len(stats.countries) > MAX_COUNTRIES:
@@ -496,7 +533,7 @@ def stats_sections(stats: IndexStats, lang: str = DEFAULT_LANG) -> dict[str, tup
         "countries": (t_text("countries_heading", lang), [countries] if countries else []),
         "about": (t_text("about_title", lang), [t_text("about_intro", lang)]),
         "index": (t_text("index_heading", lang), [index]),
-        "licences": (t_text("licences_heading", lang), [_licence_line(s, lang) for s in stats.sources]),
+        "licences": (t_text("licences_heading", lang), [_licence_line(s, lang) for s in merged_sources(stats)]),
     }
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.conversation import Conversations
     from bot.inline import InlineCache
     from bot.settings import BotSettings
+    from index.feeds import FeedWatcher
     from index.service import AnswerService
     from index.store.feedback import FeedbackStore
 
@@ -143,6 +144,7 @@ class BotState:
     conversations: Conversations = field(default_factory=lambda: _conversations())
     inline: InlineCache = field(default_factory=lambda: _inline_cache())
     feedback: FeedbackStore | None = None  # votes on answers; None when STEPPE_FEEDBACK_DAYS=0
+    feeds: FeedWatcher | None = None  # the watched feeds (bot/feeds.py)
 
     def allows(self, chat_id: int | None, user_id: int | None, private: bool) -> bool:
         """True unless an allow-list is set and this chat (or admin's private chat) is not on it."""

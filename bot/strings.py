@@ -54,6 +54,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cmd_reload": "Admins: reload the index from disk",
         "cmd_stats": "Admins: index and bot statistics",
         "cmd_add": "Admins: add an article by URL",
+        "cmd_feeds": "Admins: the watched news feeds",
         # Questions and their problems
         "ask_usage": (
             "Please put your question after the command, e.g.\n<code>/ask {example}</code>\n"
@@ -118,7 +119,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Index: {documents}, {chunks} passages, {size}, built {built}."
         ),
         "licences_heading": "Sources and licences",
-        "licence_line": "{source}: {licence}",
+        "licence_line": "{source} ({documents}): {licence}",
         "credit": "credit: {attribution}",
         "no_licence": "licence not recorded",
         "dates_unknown": "dates unknown",
@@ -129,6 +130,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "reload_same": "The index on disk has not changed; nothing to reload.",
         "reload_failed": "Could not switch to the new index, so I keep serving the previous one. {message}",
         "add_usage": "Usage: <code>/add https://example.com/article</code>",
+        "feeds_usage": (
+            "Usage: <code>/feeds</code> lists the watched feeds; <code>/feeds add URL [name]</code>, "
+            "<code>/feeds remove N</code>, <code>/feeds pause N</code>, <code>/feeds resume N</code>, "
+            "<code>/feeds check [N]</code> (N: the number in the list, or the feed's address)."
+        ),
+        "feeds_none": "No feeds are watched. Add one with <code>/feeds add https://example.com/rss</code>.",
         "runtime": (
             "Up {uptime}. {questions} questions answered, {errors} errors, {results} results kept for buttons."
         ),
@@ -175,6 +182,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cmd_reload": "Для админов: перечитать индекс с диска",
         "cmd_stats": "Для админов: статистика индекса и бота",
         "cmd_add": "Для админов: добавить статью по ссылке",
+        "cmd_feeds": "Для админов: отслеживаемые ленты новостей",
         # Вопросы и что с ними бывает не так
         "ask_usage": (
             "Напишите вопрос после команды, например:\n<code>/ask {example}</code>\n"
@@ -236,7 +244,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Индекс: {documents}, фрагментов: {chunks}, {size}, собран {built}."
         ),
         "licences_heading": "Источники и лицензии",
-        "licence_line": "{source}: {licence}",
+        "licence_line": "{source} ({documents}): {licence}",
         "credit": "авторство: {attribution}",
         "no_licence": "лицензия не указана",
         "dates_unknown": "даты неизвестны",
@@ -247,6 +255,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "reload_same": "Индекс на диске не менялся, перечитывать нечего.",
         "reload_failed": "Переключиться на новый индекс не удалось, продолжаю работать со старым. {message}",
         "add_usage": "Использование: <code>/add https://example.com/article</code>",
+        "feeds_usage": (
+            "Использование: <code>/feeds</code> — список лент; <code>/feeds add URL [название]</code>, "
+            "<code>/feeds remove N</code>, <code>/feeds pause N</code>, <code>/feeds resume N</code>, "
+            "<code>/feeds check [N]</code> (N — номер в списке или адрес ленты)."
+        ),
+        "feeds_none": "Ленты не отслеживаются. Добавьте ленту: <code>/feeds add https://example.com/rss</code>.",
         "runtime": (
             "Работаю уже {uptime}. Отвечено вопросов: {questions}, ошибок: {errors}, "
             "результатов в памяти для кнопок: {results}."

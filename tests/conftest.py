@@ -66,11 +66,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model
     """Keep every test away from the developer's own index, settings and caches."""
     monkeypatch.setenv("STEPPE_INDEX_DIR", str(tmp_path / "default-index"))
     monkeypatch.setenv("STEPPE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("STEPPE_FEEDS", str(tmp_path / "feeds.toml"))  # never the developer's watched feeds
     monkeypatch.setenv("STEPPE_CACHE_DIR", str(model_cache))
     monkeypatch.delenv("STEPPE_ONNX", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STEPPE_MODEL", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # httpx honours them; the local test servers are reached directly
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ JSON. ``getUpdates`` long-polls and honours ``offset``; sends and edits return r
 Message objects with increasing ``message_id`` and are checked the way Telegram checks them
 (HTML entities, 4,096 characters after parsing, 64-byte callback data). Every call is
 recorded. Faults can be injected per method: 429 with retry_after, 500/502, slow answers and
-dropped connections.
+dropped connections. Like a self-hosted telegram-bot-api server in local mode, once
+``setWebhook`` is called it POSTs every new update to the webhook, http:// or https://, on any
+port, with the secret token header (``deliveries`` records the answers).
 """
 
 from __future__ import annotations
@@ -169,6 +171,8 @@ class FakeBotAPI:
         self.log: list[Call] = []
         self.faults: dict[str, deque[Fault]] = {}
         self.confirmed_offset = 0
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters (delivered to 127.0.0.1 only)
+        self.deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status) of webhook POSTs
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -258,9 +262,28 @@ class FakeBotAPI:
             update_id = self._next_update
             self._next_update += 1
             self.last_update_id = update_id
-            self._updates.append({"update_id": update_id, key: payload})
+            update = {"update_id": update_id, key: payload}
+            webhook = self.webhook
+            if webhook is None:
+                self._updates.append(update)
             self._cond.notify_all()
+        if webhook is not None and urlsplit(webhook["url"]).hostname in ("127.0.0.1", "localhost"):
+            threading.Thread(target=self._deliver, args=(webhook, update), daemon=True).start()
         return update_id
+
+    def _deliver(self, webhook: dict[str, Any], update: dict[str, Any]) -> None:
+        """POST one update to the webhook, as a self-hosted Bot API server does."""
+        import httpx  # only webhook tests need it
+
+        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook["secret_token"]} if webhook.get("secret_token") else {}
+        try:
+            with httpx.Client(trust_env=False, timeout=10) as client:
+                status = client.post(webhook["url"], json=update, headers=headers).status_code
+        except httpx.HTTPError:
+            status = 0
+        with self._cond:
+            self.deliveries.append((update["update_id"], status))
+            self._cond.notify_all()
 
     def send(self, chat: dict[str, Any], user: dict[str, Any], text: str | None = None, **extra: Any) -> dict[str, Any]:
         """Deliver a new message from ``user`` in ``chat``; returns the message."""
@@ -389,7 +412,7 @@ class FakeBotAPI:
         return code, {"ok": False, "error_code": code, "description": phrase}
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        simple = {"deleteWebhook", "setWebhook", "setMyCommands", "deleteMyCommands", "leaveChat",
+        simple = {"setMyCommands", "deleteMyCommands", "leaveChat",
                   "sendChatAction", "close", "logOut"}  # fmt: skip
         try:
             if method == "getMe":
@@ -397,7 +420,16 @@ class FakeBotAPI:
             elif method == "getUpdates":
                 result = self._get_updates(params)
             elif method == "getWebhookInfo":
-                result = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+                url = (self.webhook or {}).get("url", "")
+                result = {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+            elif method == "setWebhook":
+                with self._cond:
+                    self.webhook = dict(params)
+                result = True
+            elif method == "deleteWebhook":
+                with self._cond:
+                    self.webhook = None
+                result = True
             elif method == "sendMessage":
                 result = self._send_message(params)
             elif method == "editMessageText":

@@ -44,7 +44,7 @@ from telegram.ext import CommandHandler
 from bot.app import main_bot, webhook_kwargs
 from bot.handlers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.logs import setup_logging
-from bot.render import citation_html, count_documents, paginate_html, preview, render_passage_html
+from bot.render import citation_html, count_documents, merged_sources, paginate_html, preview, render_passage_html
 from bot.settings import BotSettings, SettingsError
 from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text
@@ -146,6 +146,8 @@ def test_commands_menu_and_start(api: FakeBotAPI, bot: BotRunner, library: Any) 
     text = visible(params)
     assert count_documents(library.stats().documents) in text
     assert "Why does Russia keep a military base in Tajikistan?" in text
+    for source in merged_sources(library.stats()):  # each source once, with its documents
+        assert text.count(f"{source.source}: ") == 1 and f"{source.source}: {count_documents(source.documents)}" in text
 
 
 def test_help_lists_every_command_and_filters(api: FakeBotAPI, bot: BotRunner) -> None:
@@ -162,14 +164,16 @@ def test_help_lists_every_command_and_filters(api: FakeBotAPI, bot: BotRunner) -
 def test_sources_and_about(api: FakeBotAPI, bot: BotRunner, library: Any) -> None:
     stats = library.stats()
     sources = visible(reply_to(api, ask(api, "/sources")))
-    for source in stats.sources:
+    for source in merged_sources(stats):
+        assert sources.count(f"{source.source}: ") == 1
         assert f"{source.source}: {count_documents(source.documents)}" in sources
     name, count = stats.countries[0]
     assert f"{name} ({count:,})" in sources
     about = visible(reply_to(api, ask(api, "/about")))
     assert stats.model in about and f"{stats.chunks:,} passages" in about
-    for source in stats.sources:
-        assert f"{source.source}: {source.license or 'licence not recorded'}" in about
+    for source in merged_sources(stats):
+        line = f"{source.source} ({count_documents(source.documents)}): {source.license or 'licence not recorded'}"
+        assert about.count(f"{source.source} (") == 1 and line in about
         if source.source.lower().startswith("wikipedia"):
             assert "Wikipedia contributors" in about
 
@@ -550,7 +554,7 @@ def test_admin_commands(
     assert "nothing to reload" in visible(reply_to(api, ask(api, "/reload", ADMIN)))
     assert recorder.reloads == 1
     stats = visible(reply_to(api, ask(api, "/stats", ADMIN)))
-    source = library.stats().sources[0]
+    source = merged_sources(library.stats())[0]
     assert "questions answered" in stats and f"{source.source}: {count_documents(source.documents)}" in stats
 
     assert "Usage: /add" in visible(reply_to(api, ask(api, "/add not-a-url", ADMIN)))

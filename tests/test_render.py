@@ -228,8 +228,9 @@ def test_stats_list_every_source_with_its_licence() -> None:
     text = render_stats_text(stats)
     for source in stats.sources:
         assert f"  - {source.source}: " in text
-    assert "Wikipedia: CC BY-SA 3.0 (credit: Wikipedia contributors)" in text
-    assert "Trend: licence not recorded" in text and "Trend: 1 document, 10 Oct 2012" in text
+    assert "Wikipedia (70 documents): CC BY-SA 3.0; CC BY-SA 4.0 (credit: Wikipedia contributors)" in text
+    assert "Trend (1 document): licence not recorded" in text and "Trend: 1 document, 10 Oct 2012" in text
+    assert text.count("  - Wikipedia: ") == 1 and "Wikipedia: 70 documents, 1 Jul 2019 – 1 Aug 2025" in text
     assert "384 dimensions, faiss index" in text and "11.8 MB" in text
     for page in (render_sources_html(stats), render_about_html(stats), render_stats_html(stats)):
         well_formed(page)
