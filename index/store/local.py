@@ -1,8 +1,9 @@
 """The local store: generations of a SQLite file and a FAISS file in one folder; every SQL statement of steppe.
 
 Inside a generation, ``store.sqlite`` holds documents, chunks (offsets, text, countries,
-embedding hash and vector) and an FTS5 table over chunk title and text; ``index.faiss`` holds
-the vectors, and its ids are the SQLite chunk ids. Dense search is exact inner product on
+embedding hash and vector) and an FTS5 table over chunk title and text (Russian words normalised
+by index/text.py, the rest as written); ``index.faiss`` holds the vectors, and its ids are the
+SQLite chunk ids. Dense search is exact inner product on
 normalised vectors (cosine similarity), or HNSW above FLAT_LIMIT vectors; re-scoring reads the
 exact vectors straight out of FAISS's flat storage (no copy). BM25 is FTS5's own ``bm25()``.
 
@@ -45,6 +46,7 @@ from index.store.generations import (
     write_failed,
 )
 from index.store.vectors import build_faiss, flat_matrix, read_faiss, write_generation_files
+from index.text import normalise_text
 
 # Title matches count for less than body matches in BM25 (column weights of bm25()).
 BM25_WEIGHTS = (0.4, 1.0)
@@ -443,9 +445,9 @@ class LocalWriter:
                     chunk.vector,
                 ),
             )
-            conn.execute(
+            conn.execute(  # Russian words in their normal forms, as questions are (index/text.py)
                 "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
-                (cursor.lastrowid, chunk.title, chunk.text),
+                (cursor.lastrowid, normalise_text(chunk.title), normalise_text(chunk.text)),
             )
 
     def counts(self) -> tuple[int, int]:
