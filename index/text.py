@@ -10,7 +10,7 @@ What changes, token by token (a token is a run of letters and digits, as FTS5 sp
 
 * A token made only of Russian letters (а–я, ё) becomes its dictionary form from pymorphy3's
   OpenCorpora dictionary (Казахстаном → казахстан, базой → база, российской → российский), in
-  lower case with ё written е. A word the dictionary does not know (many surnames and local place
+  lower case with ё written е; between equally likely readings, a place name's. A word the dictionary does not know (many surnames and local place
   names) is stemmed with the Snowball Russian stemmer instead (Гиссара → гиссар), because
   pymorphy3's guesses for unknown words differ from form to form and Snowball's mostly do not.
 * Every other token is left exactly as written: English (FTS5 stems it itself), numbers, and
@@ -65,7 +65,11 @@ def _russian_normal_form(word: str) -> str:
     """The dictionary form of a lower-case Russian word (ё as е), or its Snowball stem if unknown."""
     morph, stemmer = _analysers()
     if morph.word_is_known(word):
-        lemma = morph.parse(word)[0].normal_form.replace("ё", "е")
+        parses = morph.parse(word)
+        # Equally likely readings: the place wins (Астану is Astana's, not a man's name Астан's).
+        tied = [p for p in parses if p.score == parses[0].score]
+        best = next((p for p in tied if "Geox" in p.tag), parses[0])
+        lemma = best.normal_form.replace("ё", "е")
         if RUSSIAN_WORD.fullmatch(lemma):  # one token in, one token out
             return lemma
     return stemmer.stemWord(word)
