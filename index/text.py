@@ -30,7 +30,8 @@ from typing import Any
 
 RUSSIAN_WORD = re.compile(r"[а-яё]+")
 # A whole token of Russian letters: not glued to other letters or digits (FTS5 would keep them together).
-_RUSSIAN_TOKEN = re.compile(r"(?<![^\W_])[А-Яа-яЁё]+(?![^\W_])")
+# The letter class comes first, so the scan over English text is a plain character-class search.
+_RUSSIAN_TOKEN = re.compile(r"[А-Яа-яЁё](?<![^\W_][А-Яа-яЁё])[А-Яа-яЁё]*(?![^\W_])")
 WORD_CACHE = 100_000  # normalised words kept (a word costs one dictionary lookup, ~30 µs, the first time)
 
 # Russian function and question words, as dictionary forms (normalise_word's output), so every
