@@ -145,11 +145,11 @@ def build_index(
         if previous and (previous.model, previous.backend) != (embedder.model, embedder.backend):
             log(f"The model changed from {previous.model} to {embedder.model}: rebuilding from scratch.")
             previous = None
-        # An older index format (schema 1: Russian words stored as written) is re-indexed in full;
-        # its vectors are still reused by content hash, so nothing is embedded again.
-        reindex = previous is not None and previous.schema_version != SCHEMA_VERSION
-        if reindex:
-            log(f"The index format changed (schema {previous.schema_version} to {SCHEMA_VERSION}): re-indexing all.")
+        # An older index format (schema 1: no normalised Russian words) is rewritten by the next build,
+        # even with nothing else to do; the store upgrades its full-text table, nothing is embedded.
+        outdated = previous is not None and previous.schema_version != SCHEMA_VERSION
+        if outdated:
+            log(f"The index format changed (schema {previous.schema_version} to {SCHEMA_VERSION}): upgrading it.")
 
         extra_documents = list(documents or [])
         documents, errors = load_sources(specs, settings.project_corpus)
@@ -159,15 +159,13 @@ def build_index(
         hashes = {doc.doc_id: _content_hash(doc, chunking, embedder) for doc in documents}
         old_hashes = store.stored_hashes() if previous else {}
         added = [d for d in documents if d.doc_id not in old_hashes]
-        changed = [
-            d for d in documents if d.doc_id in old_hashes and (reindex or old_hashes[d.doc_id] != hashes[d.doc_id])
-        ]
+        changed = [d for d in documents if d.doc_id in old_hashes and old_hashes[d.doc_id] != hashes[d.doc_id]]
         removed = sorted(set(old_hashes) - set(hashes))
         summary = BuildSummary(added=len(added), changed=len(changed), removed=len(removed), errors=errors)
         summary.corpora = specs
 
         corpora_record = [{"spec": spec} for spec in specs]
-        if previous and not (added or changed or removed) and previous.corpora == corpora_record:
+        if previous and not (added or changed or removed or outdated) and previous.corpora == corpora_record:
             summary.up_to_date = True
             summary.documents, summary.chunks = previous.documents, previous.chunks
             summary.seconds = time.perf_counter() - started

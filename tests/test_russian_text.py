@@ -7,7 +7,7 @@ does not contain, so BM25 finds the passage only when both sides are normalised.
 from __future__ import annotations
 
 import json
-import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,10 @@ from index.build import build_index
 from index.embedding import HashEmbedder
 from index.search import Searcher, query_terms
 from index.store import SCHEMA_VERSION, current_generation
-from index.text import RU_STOPWORDS, normalise_text, normalise_word
+from index.text import RU_STOPWORDS, native_words, normalise_word
 from tests.conftest import TINY_ARTICLES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ru"
-FTS_TOKEN = re.compile(r"[^\W_]+")  # how FTS5's unicode61 tokenizer splits text
 
 
 # --- the normaliser --------------------------------------------------------------------------
@@ -64,15 +63,17 @@ def test_words_that_are_not_russian_stay_as_written() -> None:
     assert normalise_word("Россия") != normalise_word("российский")
 
 
-def test_text_keeps_every_token_and_leaves_english_bytes_alone() -> None:
-    english = "".join(TINY_ARTICLES.values())
-    assert normalise_text(english) == english
-    mixed = "Russia's 201st base (201-я база) в Таджикистане; Kazakhstan и Қазақстан — Kaзахстан, ЕАЭС/EAEU."
-    normalised = normalise_text(mixed)
-    assert len(FTS_TOKEN.findall(normalised)) == len(FTS_TOKEN.findall(mixed))
-    assert (
-        normalised == "Russia's 201st base (201-я база) в таджикистан; Kazakhstan и Қазақстан — Kaзахстан, еаэс/EAEU."
+def test_native_words_are_the_cyrillic_words_of_a_cyrillic_chunk_normalised() -> None:
+    text = "Российская база в Таджикистане (201st base): Қазақстан и ЕАЭС, 201-я."
+    assert native_words("Базы", text) == "база российский база в таджикистан Қазақстан и еаэс я"
+    for english in TINY_ARTICLES.values():
+        assert native_words("Title", english) == ""
+    # A Russian name quoted in an English passage is not a Russian passage.
+    quoted = (
+        "The Commonwealth of Independent States (Russian: Содружество Независимых Государств, СНГ) is a regional "
+        "intergovernmental organisation in Eurasia, formed after the dissolution of the Soviet Union in 1991."
     )
+    assert native_words("CIS", quoted) == ""
 
 
 def test_question_terms_drop_russian_function_words_and_normalise_the_rest() -> None:
@@ -143,21 +144,28 @@ def test_inflected_russian_question_finds_its_article_in_bm25(
     assert hits and hits[0].doc.path == article, [h.doc.path for h in hits]
 
 
-def test_mixed_language_passage_is_found_from_either_language(tmp_path: Path) -> None:
+def test_mixed_language_passages_and_quoted_russian_names(tmp_path: Path) -> None:
     corpus = tmp_path / "mixed"
     corpus.mkdir()
     (corpus / "note.md").write_text(
-        "---\ntitle: Customs posts\n---\n\nKazakh customs posts on the Russian border. Пограничники "
-        "Казахстана проверяют грузовики.\n",
+        "---\ntitle: Customs posts\n---\n\nПограничники Казахстана проверяют грузовики на постах "
+        "Customs Union, а очереди растут.\n",
         encoding="utf-8",
     )
-    (corpus / "other.md").write_text("---\ntitle: Cotton\n---\n\nUzbek cotton harvest.\n", encoding="utf-8")
+    (corpus / "cis.md").write_text(
+        "---\ntitle: CIS\n---\n\nThe Commonwealth of Independent States (Russian: Содружество Независимых "
+        "Государств) was founded in 1991 by eleven former Soviet republics. Its heads of state meet every year.\n",
+        encoding="utf-8",
+    )
     embedder = HashEmbedder(dim=64, max_tokens=128)
     build_index(tmp_path / "index", [str(corpus)], embedder=embedder, progress=False, log=lambda m: None)
     searcher = Searcher.open(tmp_path / "index", embedder=embedder)
     try:
-        for question in ("Which customs posts are on the border?", "Кто проверяет грузовик в Казахстане?"):
+        for question in ("Customs Union posts", "Кто проверяет грузовик в Казахстане?", "Растёт ли очередь?"):
             assert searcher.search(question, k=1, mode="bm25").hits[0].doc.path == "note.md"
+        # The English article's quoted Russian name does not answer a Russian question by itself.
+        assert searcher.search("Содружество независимых государств", k=1, mode="bm25").hits == []
+        assert searcher.search("Commonwealth of Independent States", k=1, mode="bm25").hits[0].doc.path == "cis.md"
     finally:
         searcher.close()
 
@@ -165,25 +173,47 @@ def test_mixed_language_passage_is_found_from_either_language(tmp_path: Path) ->
 # --- an index of the earlier format ----------------------------------------------------------------
 
 
-def test_a_schema_1_index_still_answers_and_the_next_build_reindexes_it(tmp_path: Path) -> None:
-    index_dir, embedder, logged = tmp_path / "index", HashEmbedder(dim=64, max_tokens=128), []
-    build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append)
-    manifest = current_generation(index_dir) / "manifest.json"
+def _make_schema_1(index_dir: Path) -> None:
+    """Turn a fresh index into what the previous steppe wrote: no ``native`` column, schema 1."""
+    generation = current_generation(index_dir)
+    conn = sqlite3.connect(generation / "store.sqlite")
+    conn.execute("DROP TABLE chunks_fts")
+    conn.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        "INSERT INTO chunks_fts (rowid, title, text) SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d USING (doc_id)"
+    )
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+    manifest = generation / "manifest.json"
     data = json.loads(manifest.read_text())
     data["schema_version"] = 1
+    data["files"]["store.sqlite"] = (generation / "store.sqlite").stat().st_size
     manifest.write_text(json.dumps(data))
+
+
+def test_a_schema_1_index_still_answers_and_the_next_build_upgrades_it(tmp_path: Path) -> None:
+    index_dir, embedder, logged = tmp_path / "index", HashEmbedder(dim=64, max_tokens=128), []
+    build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append)
+    _make_schema_1(index_dir)
 
     searcher = Searcher.open(index_dir, embedder=embedder)
     try:
         assert searcher.manifest.schema_version == 1
-        assert searcher.search("Kazakhstan trade", k=1, mode="bm25").hits == []  # English words only
         # As before schema 2: a Russian question's own words are not searched, only its English names.
-        assert searcher.search("Товарооборот Казахстана", k=1, mode="bm25").query_terms == 1  # "kazakhstan"
+        result = searcher.search("Товарооборот Казахстана", k=1, mode="bm25")
+        assert result.query_terms == 1 and result.hits == []  # "kazakhstan" is in no Russian article
+        assert searcher.search("201-я база", k=1, mode="bm25").hits  # "201" still matches
+        assert (
+            searcher.search("What about Россией?", k=1, mode="bm25").hits == []
+        )  # an English question: no column error
     finally:
         searcher.close()
 
     summary = build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append)
-    assert summary.changed == 4 and summary.embedded == 0  # every document re-indexed, no vector recomputed
+    assert not summary.up_to_date and summary.embedded == 0 and summary.changed == 0
     assert any("index format changed" in line for line in logged)
     searcher = Searcher.open(index_dir, embedder=embedder)
     try:
@@ -193,3 +223,4 @@ def test_a_schema_1_index_still_answers_and_the_next_build_reindexes_it(tmp_path
         assert result.hits[0].doc.path == "torgovlya-kazakhstan.md"
     finally:
         searcher.close()
+    assert build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append).up_to_date
