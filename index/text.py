@@ -19,9 +19,10 @@ How a word is normalised:
   lacks (Kazakh қ ә ғ ң ө ұ ү һ і, Kyrgyz, Ukrainian …): there is no maintained Kazakh stemmer on
   PyPI, so Kazakh words are matched as written.
 
-Only chunks that are at least NATIVE_SHARE Cyrillic get a ``native`` column: a Russian name quoted
-in an English article must not pull Russian questions to it (on eval/questions_ru.jsonl over the
-English corpus that cost BM25 Recall@5 0.32 -> 0.29 and hybrid 0.37 -> 0.27).
+Only chunks written in Russian, Kazakh or Kyrgyz fill the ``native`` column: Russian names quoted
+in English articles must not pull Russian questions to them (searching every chunk's Cyrillic
+words cost eval/questions_ru.jsonl over the English corpus BM25 Recall@1 0.20 -> 0.05 and hybrid
+Recall@5 0.37 -> 0.27; every chunk at least a quarter Cyrillic, still 0.20 -> 0.15 and 0.37 -> 0.32).
 The dictionary (about 25 MB) loads on the first Russian word, never for English-only text.
 """
 
@@ -32,10 +33,12 @@ import threading
 from functools import lru_cache
 from typing import Any
 
+from index.language import detect_language
+
 RUSSIAN_WORD = re.compile(r"[а-яё]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _TOKEN = re.compile(r"[^\W_]+")  # a token as FTS5's unicode61 tokenizer cuts it: letters and digits
-NATIVE_SHARE = 0.25  # share of a chunk's letters that must be Cyrillic for its Cyrillic words to be searched
+NATIVE_LANGUAGES = frozenset({"ru", "kk", "ky"})  # chunks in these languages get their Cyrillic words searched
 WORD_CACHE = 100_000  # normalised words kept (a word costs one dictionary lookup, ~30 µs, the first time)
 
 # Russian function and question words, as dictionary forms (normalise_word's output), so every
@@ -100,12 +103,12 @@ def normalise_word(word: str) -> str:
 def native_words(title: str, text: str) -> str:
     """A chunk's words in Cyrillic (Russian ones normalised), for the full-text table's own column.
 
-    Only for a chunk at least NATIVE_SHARE of whose letters are Cyrillic, else "": Russian and
-    Kazakh articles are searched in their words, while the native names an English article quotes
-    ("Russian: Содружество Независимых Государств") do not draw Russian questions to it.
+    Only for a chunk written in Russian, Kazakh or Kyrgyz (index/language.py), else "": those
+    articles are searched in their own words, while the native names an English article quotes
+    ("Russian: Содружество Независимых Государств") or a list of names in many languages do not
+    draw Russian questions to it.
     """
-    cyrillic = len(_CYRILLIC.findall(text))
-    if not cyrillic or cyrillic < NATIVE_SHARE * sum(ch.isalpha() for ch in text):
+    if not _CYRILLIC.search(text) or detect_language(text) not in NATIVE_LANGUAGES:
         return ""
     return " ".join(normalise_word(token) for token in _TOKEN.findall(f"{title}\n{text}") if _CYRILLIC.search(token))
 
@@ -115,4 +118,4 @@ def is_native(term: str) -> bool:
     return _CYRILLIC.search(term) is not None
 
 
-__all__ = ["NATIVE_SHARE", "RU_STOPWORDS", "is_native", "native_words", "normalise_word"]
+__all__ = ["NATIVE_LANGUAGES", "RU_STOPWORDS", "is_native", "native_words", "normalise_word"]
