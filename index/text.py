@@ -39,7 +39,7 @@ RUSSIAN_WORD = re.compile(r"[а-яё]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _TOKEN = re.compile(r"[^\W_]+")  # a token as FTS5's unicode61 tokenizer cuts it: letters and digits
 NATIVE_LANGUAGES = frozenset({"ru", "kk", "ky"})  # chunks in these languages get their Cyrillic words searched
-WORD_CACHE = 100_000  # normalised words kept (a word costs one dictionary lookup, ~30 µs, the first time)
+WORD_CACHE = 100_000  # normalised words kept: a new word costs a dictionary lookup, a known one a cache hit
 
 # Russian function and question words, as dictionary forms (normalise_word's output), so every
 # inflected form is covered: "какой" stands for какая, какие, каким … Neither pymorphy3 nor
