@@ -1,5 +1,8 @@
 """What a question becomes before retrieval: its content words, and for a question not in English,
-the English names BM25 and the dense model can use."""
+the English names BM25 and the dense model can use.
+
+Russian words are reduced to the forms the full-text index stores (index/text.py), and Russian
+function words are dropped like English ones."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import re
 
 from index.glossary import english_names
 from index.language import script_of
+from index.text import RU_STOPWORDS, normalise_word
 
 MAX_QUERY_CHARS = 2000
 
@@ -23,23 +27,26 @@ STOPWORDS = frozenset(
 
 
 def query_terms(text: str) -> list[str]:
-    """Lower-cased content words of a question, in order, without duplicates."""
+    """Lower-cased content words of a question (Russian ones normalised), in order, without duplicates."""
     seen: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
-        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
-            seen.setdefault(word, None)
+        term = normalise_word(word)
+        if term not in STOPWORDS and term not in RU_STOPWORDS and (len(term) > 1 or term.isdigit()):
+            seen.setdefault(term, None)
     return list(seen)
 
 
-def cross_lingual_query(query: str, terms: list[str]) -> tuple[list[str], str]:
+def cross_lingual_query(query: str, terms: list[str], *, native: bool = True) -> tuple[list[str], str]:
     """BM25 terms and the dense model's text for a question that is not in English.
 
-    Its own words are dropped from BM25 (in another script they only match stray native
-    names in the English corpus) and replaced by the English names of index/glossary.py,
-    which are also appended to the text the dense model encodes. Measured on
-    eval/questions_ru.jsonl (README, "Choosing a model"): Recall@5 0.68 -> 0.80.
+    The English names of index/glossary.py are added to BM25's terms and appended to the text
+    the dense model encodes. Measured on eval/questions_ru.jsonl (README, "Choosing a model"):
+    Recall@5 0.68 -> 0.80. The question's own words stay, to match articles in its language,
+    unless ``native`` is False: an index built before Russian was normalised (schema 1) could only
+    match them against stray native names in English text, so only Latin words and numbers stay.
     """
     names = english_names(query)
-    kept = [t for t in terms if script_of(t) in ("latin", "none")]  # numbers, "Factbook", "CSTO"
+    # Without native words: numbers, "Factbook", "CSTO".
+    kept = list(terms) if native else [t for t in terms if script_of(t) in ("latin", "none")]
     terms = kept + [t for t in query_terms(" ".join(names)) if t not in kept]
     return terms, f"{query} ({', '.join(names)})" if names else query

@@ -133,8 +133,8 @@ class Searcher:
             raise EmptyQuery("The question has no words to search for. Please ask in words.")
         language = detect_language(query)
         if language in NON_ENGLISH:
-            # BM25 over English text cannot match a Russian question; the region's names can be looked up.
-            terms, _ = cross_lingual_query(query, terms)
+            # Most of the corpus is English: the region's names are looked up in English too.
+            terms, _ = cross_lingual_query(query, terms, native=self.manifest.normalised_text)
         allowed = self.store.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
         if dense_weight is None:
