@@ -82,6 +82,10 @@ class Settings:
     onnx: bool = True  # STEPPE_ONNX: plain sentence-transformers models run on ONNX Runtime
     microbatch: bool = True  # STEPPE_MICROBATCH: the bot merges concurrent encodes (index/microbatch.py)
     debug: bool = False  # STEPPE_DEBUG: tracebacks of unexpected failures
+    qdrant_path: Path | None = None  # STEPPE_QDRANT_PATH: the embedded Qdrant engine's folder
+    qdrant_url: str | None = None  # STEPPE_QDRANT_URL: a Qdrant server or cluster (wins over the path)
+    qdrant_api_key: str | None = None  # STEPPE_QDRANT_API_KEY
+    qdrant_collection: str | None = None  # STEPPE_QDRANT_COLLECTION; default steppe-<index folder name>
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -103,6 +107,10 @@ class Settings:
             "onnx": not _off(env.get("STEPPE_ONNX")),
             "microbatch": flag("STEPPE_MICROBATCH", env.get("STEPPE_MICROBATCH"), True),
             "debug": "STEPPE_DEBUG" in env and not _off(env["STEPPE_DEBUG"]),
+            "qdrant_path": Path(env["STEPPE_QDRANT_PATH"]) if env.get("STEPPE_QDRANT_PATH") else None,
+            "qdrant_url": env.get("STEPPE_QDRANT_URL"),
+            "qdrant_api_key": env.get("STEPPE_QDRANT_API_KEY"),
+            "qdrant_collection": env.get("STEPPE_QDRANT_COLLECTION"),
         }
 
 
