@@ -37,6 +37,7 @@ from index.models import Chunk, DocInfo, Filters, IndexStats, SourceStats, sourc
 from index.store.base import PendingChunk, PendingDocument, Scored
 from index.store.generations import REBUILD_HINT, Manifest, build_lock
 from index.store.qdrant_engines import DENSE, SPARSE, ClientEngine, EdgeEngine, Engine, Found, PointData
+from index.store.vectors import FLAT_LIMIT
 
 STORE_FILE = "store.json"  # in the index folder: which store serves it, and the collection
 FILTER_CACHE = 256
@@ -220,7 +221,8 @@ class QdrantReader:
         if n <= 0 or (allowed is not None and len(allowed) == 0):
             return []
         ids = None if allowed is None else allowed.tolist()
-        return self.engine.search(self._name, DENSE, vector.astype(np.float32).tolist(), n, ids)
+        exact = self._manifest.chunks <= FLAT_LIMIT or allowed is not None  # as the local store: HNSW when large
+        return self.engine.search(self._name, DENSE, vector.astype(np.float32).tolist(), n, ids, exact)
 
     def dense_scores(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact cosine similarity of the question to each of ``ids``."""

@@ -83,9 +83,10 @@ class Engine(Protocol):
         ...
 
     def search(
-        self, name: str, using: str, query: Any, n: int, ids: Iterable[int] | None = None
+        self, name: str, using: str, query: Any, n: int, ids: Iterable[int] | None = None, exact: bool = True
     ) -> list[tuple[int, float]]:
-        """Top ``n`` chunk ids by ``using`` ("dense": a vector, "bm25": (indices, values)), among ``ids``."""
+        """Top ``n`` chunk ids by ``using`` ("dense": a vector, "bm25": (indices, values)), among ``ids``;
+        dense search is exact unless ``exact`` is False (then HNSW)."""
         ...
 
     def retrieve(self, name: str, ids: Sequence[int], *, payload: bool, dense: bool) -> list[Found]:
@@ -200,7 +201,7 @@ class EdgeEngine:
             self._shard(name).update(self.q.UpdateOperation.delete_points([int(i) for i in ids]))
 
     def search(
-        self, name: str, using: str, query: Any, n: int, ids: Iterable[int] | None = None
+        self, name: str, using: str, query: Any, n: int, ids: Iterable[int] | None = None, exact: bool = True
     ) -> list[tuple[int, float]]:
         q = self.q
         vector = q.SparseVector(indices=query[0], values=query[1]) if using == SPARSE else list(query)
@@ -211,7 +212,7 @@ class EdgeEngine:
             limit=n,
             query=q.Query.Nearest(vector, using=using),
             filter=q.Filter(must=must),
-            params=q.SearchParams(exact=True) if using == DENSE else None,
+            params=q.SearchParams(exact=True) if using == DENSE and exact else None,
         )
         return [(int(p.id), float(p.score)) for p in self._shard(name).query(request)]
 
@@ -241,7 +242,9 @@ class EdgeEngine:
                 return
 
     def flush(self, name: str) -> None:
-        self._shard(name).flush()
+        shard = self._shard(name)
+        shard.flush()
+        shard.optimize()  # build the HNSW and payload indexes now, not on the first questions
 
     def close(self) -> None:
         with self._lock:
@@ -330,7 +333,7 @@ class ClientEngine:
             self.client.delete(name, self.m.PointIdsList(points=[int(i) for i in ids]), wait=True)
 
     def search(
-        self, name: str, using: str, query: Any, n: int, ids: Iterable[int] | None = None
+        self, name: str, using: str, query: Any, n: int, ids: Iterable[int] | None = None, exact: bool = True
     ) -> list[tuple[int, float]]:
         m = self.m
         vector = m.SparseVector(indices=query[0], values=query[1]) if using == SPARSE else list(query)
@@ -343,7 +346,7 @@ class ClientEngine:
             using=using,
             limit=n,
             query_filter=m.Filter(must=must),
-            search_params=m.SearchParams(exact=True) if using == DENSE and not self.local else None,
+            search_params=m.SearchParams(exact=True) if using == DENSE and exact and not self.local else None,
         )
         return [(int(p.id), float(p.score)) for p in response.points]
 
