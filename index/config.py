@@ -85,7 +85,8 @@ class Settings:
     qdrant_path: Path | None = None  # STEPPE_QDRANT_PATH: the embedded Qdrant engine's folder
     qdrant_url: str | None = None  # STEPPE_QDRANT_URL: a Qdrant server or cluster (wins over the path)
     qdrant_api_key: str | None = None  # STEPPE_QDRANT_API_KEY
-    qdrant_collection: str | None = None  # STEPPE_QDRANT_COLLECTION; default steppe-<index folder name>
+    qdrant_collection: str | None = None  # STEPPE_QDRANT_COLLECTION; default steppe-<index folder name>-<hash>
+    qdrant_replicas: int = 2  # STEPPE_QDRANT_REPLICAS: copies of each shard on a Qdrant cluster
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -111,7 +112,17 @@ class Settings:
             "qdrant_url": env.get("STEPPE_QDRANT_URL"),
             "qdrant_api_key": env.get("STEPPE_QDRANT_API_KEY"),
             "qdrant_collection": env.get("STEPPE_QDRANT_COLLECTION"),
+            "qdrant_replicas": whole_number("STEPPE_QDRANT_REPLICAS", env.get("STEPPE_QDRANT_REPLICAS"), 2, minimum=1),
         }
+
+
+def whole_number(name: str, value: str | None, default: int, *, minimum: int) -> int:
+    """A whole-number setting of at least ``minimum``."""
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise SettingsError(f"{name} must be a whole number of at least {minimum} (got {value!r}).")
+    return int(value)
 
 
 def flag(name: str, value: str | None, default: bool) -> bool:

@@ -85,7 +85,9 @@ def collection_for(index_dir: Path, settings: Settings) -> str:
 def connect_engine(collection: str, settings: Settings) -> Engine:
     """The engine the settings point at; a clear message when neither location is set."""
     if settings.qdrant_url:
-        return ClientEngine(collection, url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+        return ClientEngine(
+            collection, url=settings.qdrant_url, api_key=settings.qdrant_api_key, replicas=settings.qdrant_replicas
+        )
     if settings.qdrant_path:
         return EdgeEngine(Path(settings.qdrant_path) / collection)
     raise UserFacingError(

@@ -260,14 +260,21 @@ class ClientEngine:
     """Collections ``<collection>-<stamp>`` behind the alias ``<collection>`` on a Qdrant server."""
 
     def __init__(
-        self, collection: str, *, url: str | None = None, api_key: str | None = None, path: Path | None = None
-    ):
+        self,
+        collection: str,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        path: Path | None = None,
+        replicas: int = 2,
+    ) -> None:
         from qdrant_client import QdrantClient, models
 
         self.m = models
         self.alias = collection
         self.client = QdrantClient(path=str(path)) if path is not None else QdrantClient(url=url, api_key=api_key)
-        self.local = path is not None  # local mode: exact search always, no payload indexes
+        self.local = path is not None  # local mode: exact search always, no payload indexes, no replicas
+        self.replicas = replicas
 
     def live(self) -> str | None:
         for alias in self.client.get_aliases().aliases:
@@ -281,6 +288,7 @@ class ClientEngine:
             name,
             vectors_config={DENSE: m.VectorParams(size=dim, distance=m.Distance.COSINE)},
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            **({} if self.local else {"replication_factor": self.replicas, "write_consistency_factor": 1}),
         )
         for field in () if self.local else (*KEYWORD_FIELDS, "date"):
             self.client.create_payload_index(name, field, m.PayloadSchemaType.KEYWORD)
