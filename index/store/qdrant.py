@@ -242,7 +242,8 @@ class QdrantReader:
         if not query[0]:
             return []
         if among is not None:
-            ids = [int(i) for i in among if allowed is None or int(i) in set(allowed.tolist())]
+            permitted = None if allowed is None else set(allowed.tolist())
+            ids = [int(i) for i in among if permitted is None or int(i) in permitted]
             return self.engine.search(self._name, SPARSE, query, len(ids), ids) if ids else []
         if allowed is not None and len(allowed) == 0:
             return []
