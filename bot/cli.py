@@ -58,6 +58,7 @@ def cmd_index_build(args: argparse.Namespace, context: Invocation) -> int:
         batch_size=args.batch_size,
         progress=not args.quiet,
         settings=settings,
+        store=args.store,
     )
     print(summary.line())
     return 0
@@ -172,7 +173,7 @@ def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
     modes = [args.mode] if args.mode else list(evaluation.DEFAULT_MODES)
     if args.beir:
         report = evaluation.evaluate_beir(
-            Path(args.beir), modes=modes, model=args.model, progress=not args.json, settings=settings
+            Path(args.beir), modes=modes, model=args.model, progress=not args.json, settings=settings, store=args.store
         )
     elif args.questions:
         report = evaluation.evaluate_questions(Path(args.questions), settings.index_dir, modes=modes, settings=settings)
@@ -279,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--batch-size", type=int, default=16, help="embedding batch size (16 is fastest here)")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    build.add_argument(
+        "--store",
+        choices=["local", "qdrant"],
+        help="where a new index lives: local files (default) or Qdrant (STEPPE_QDRANT_PATH or STEPPE_QDRANT_URL)",
+    )
     build.set_defaults(func=cmd_index_build)
     stats = index.add_parser("stats", help="documents and chunks per source, dates, model, size")
     stats.add_argument("--index-dir")
@@ -314,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--index-dir")
     evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
+    evaluate.add_argument("--store", choices=["local", "qdrant"], help="where --beir builds its index")
     evaluate.set_defaults(func=cmd_eval)
 
     rated = sub.add_parser("feedback", help="how users rated answers (👍/👎 under the bot's answers)")

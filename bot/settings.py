@@ -65,8 +65,8 @@ class BotSettings(Settings):
             admin_ids=_ids("STEPPE_ADMIN_IDS", env.get("STEPPE_ADMIN_IDS")) or frozenset(),
             allowed_chats=_ids("STEPPE_ALLOWED_CHATS", env.get("STEPPE_ALLOWED_CHATS")),
             log_level=_log_level(env.get("STEPPE_LOG_LEVEL")),
-            rate_limit=_int("STEPPE_RATE_LIMIT", env.get("STEPPE_RATE_LIMIT"), 10, minimum=0),
-            max_question_chars=_int("STEPPE_MAX_QUESTION", env.get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
+            rate_limit=whole_number("STEPPE_RATE_LIMIT", env.get("STEPPE_RATE_LIMIT"), 10, minimum=0),
+            max_question_chars=whole_number("STEPPE_MAX_QUESTION", env.get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
             reload_interval=seconds("STEPPE_RELOAD_SECONDS", env.get("STEPPE_RELOAD_SECONDS"), 5.0),
             followup_seconds=whole_number(
                 "STEPPE_FOLLOWUP_SECONDS", env.get("STEPPE_FOLLOWUP_SECONDS"), 300, maximum=86400
@@ -153,11 +153,3 @@ def _log_level(value: str | None) -> str:
     if level not in LOG_LEVELS:
         raise SettingsError(f"STEPPE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {value!r}).")
     return level
-
-
-def _int(name: str, value: str | None, default: int, *, minimum: int) -> int:
-    if value is None:
-        return default
-    if not value.isdigit() or int(value) < minimum:
-        raise SettingsError(f"{name} must be a whole number of at least {minimum} (got {value!r}).")
-    return int(value)

@@ -123,17 +123,19 @@ def build_index(
     progress: bool = True,
     log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
     settings: Settings | None = None,
+    store: str | None = None,
 ) -> BuildSummary:
     """Build or update the index in ``index_dir`` from ``corpora`` (folders or "builtin:factbook").
 
     Without ``corpora``, the sources recorded in the existing index are used, else the
     defaults. The model is ``model``, else the settings' (STEPPE_MODEL), else the existing
     index's model, else the default; a model other than the index's rebuilds it from scratch.
-    ``documents`` adds already-loaded documents (used by the BEIR evaluation).
+    ``documents`` adds already-loaded documents (used by the BEIR evaluation). ``store`` ("local"
+    or "qdrant") chooses where a new index lives; an existing one stays where it is.
     """
     started = time.perf_counter()
     settings = resolve(settings)
-    store = open_store(Path(index_dir))
+    store = open_store(Path(index_dir), store, settings)
     with store.lock():
         previous = None if rebuild else store.previous()
         if corpora is None:

@@ -99,6 +99,11 @@ class Settings:
     feedback_days: int = 180  # STEPPE_FEEDBACK_DAYS: votes older than this are deleted; 0 turns feedback off
     feeds_file: Path = PROJECT_ROOT / "feeds.toml"  # STEPPE_FEEDS: the watched feeds (index/feeds.py)
     feed_host_seconds: float = 2.0  # STEPPE_FEED_HOST_SECONDS: least time between two requests to one host
+    qdrant_path: Path | None = None  # STEPPE_QDRANT_PATH: the embedded Qdrant engine's folder
+    qdrant_url: str | None = None  # STEPPE_QDRANT_URL: a Qdrant server or cluster (wins over the path)
+    qdrant_api_key: str | None = None  # STEPPE_QDRANT_API_KEY
+    qdrant_collection: str | None = None  # STEPPE_QDRANT_COLLECTION; default steppe-<index folder name>-<hash>
+    qdrant_replicas: int = 2  # STEPPE_QDRANT_REPLICAS: copies of each shard on a Qdrant cluster
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -124,6 +129,11 @@ class Settings:
             "feedback_days": whole_number("STEPPE_FEEDBACK_DAYS", env.get("STEPPE_FEEDBACK_DAYS"), 180, maximum=36500),
             "feeds_file": Path(env.get("STEPPE_FEEDS") or PROJECT_ROOT / "feeds.toml"),
             "feed_host_seconds": seconds("STEPPE_FEED_HOST_SECONDS", env.get("STEPPE_FEED_HOST_SECONDS"), 2.0),
+            "qdrant_path": Path(env["STEPPE_QDRANT_PATH"]) if env.get("STEPPE_QDRANT_PATH") else None,
+            "qdrant_url": env.get("STEPPE_QDRANT_URL"),
+            "qdrant_api_key": env.get("STEPPE_QDRANT_API_KEY"),
+            "qdrant_collection": env.get("STEPPE_QDRANT_COLLECTION"),
+            "qdrant_replicas": whole_number("STEPPE_QDRANT_REPLICAS", env.get("STEPPE_QDRANT_REPLICAS"), 2, minimum=1),
         }
 
 

@@ -15,6 +15,7 @@ from index.search.rules import YEAR_BOOST, prefer_years, years_in
 from index.service import AnswerService, Library
 from index.store import Store, StoreReader, StoreWriter
 from index.store.local import LocalReader, LocalStore, LocalWriter
+from index.store.qdrant import QdrantReader, QdrantStore, QdrantWriter
 
 # --- fusion ----------------------------------------------------------------------------------------
 
@@ -115,6 +116,9 @@ def members(protocol: type) -> dict[str, inspect.Signature | None]:
         (LocalStore, Store),
         (LocalReader, StoreReader),
         (LocalWriter, StoreWriter),
+        (QdrantStore, Store),
+        (QdrantReader, StoreReader),
+        (QdrantWriter, StoreWriter),
         (Library, AnswerService),
         (FakeLibrary, AnswerService),
         (Recorder, AnswerService),

@@ -558,6 +558,10 @@ class LocalStore:
         finally:
             conn.close()
 
+    def discard(self) -> None:
+        """Delete the index folder with every generation (a throwaway index)."""
+        shutil.rmtree(self.index_dir, ignore_errors=True)
+
     @contextlib.contextmanager
     def writer(self, *, from_previous: bool) -> Iterator[LocalWriter]:
         """A new generation in a temporary folder; removed again unless published."""
