@@ -44,6 +44,12 @@ STRINGS: dict[str, dict[str, str]] = {
             "numbered citation. <b>More</b> shows the next results; the numbered buttons show a "
             "passage in full with its neighbouring text. Results expire after a while or when I "
             "restart; then just ask again. Edited messages are not re-answered: send a new one.\n\n"
+            "<b>Follow-ups</b>\n"
+            "After a question, a short message continues it: <i>and Kyrgyzstan?</i>, <i>since when?</i>, "
+            "<i>more about 2</i>, <i>only the Factbook</i>. I say how I read it; /start forgets it. "
+            "In groups, reply to my answer to continue.\n\n"
+            "<b>Feedback</b>\n"
+            "👍 and 👎 under an answer tell us whether it helped (your id is stored only as a salted hash).\n\n"
             "<b>Commands</b>\n{commands}"
         ),
         "cmd_start": "What I know, with an example question",
@@ -172,6 +178,12 @@ STRINGS: dict[str, dict[str, str]] = {
             "вместе с соседним текстом. Через некоторое время или после моего перезапуска результаты "
             "устаревают — тогда просто спросите снова. На отредактированные сообщения я не отвечаю "
             "повторно: отправьте новое.\n\n"
+            "<b>Уточнения</b>\n"
+            "После вопроса короткое сообщение продолжает его: <i>а в Киргизии?</i>, <i>с какого года?</i>, "
+            "<i>подробнее о втором</i>, <i>только справочник ЦРУ</i>. Я пишу, как понял вопрос; /start "
+            "сбрасывает контекст. В группе ответьте на моё сообщение, чтобы продолжить.\n\n"
+            "<b>Оценки</b>\n"
+            "👍 и 👎 под ответом говорят, помог ли он (ваш id хранится только как хеш с солью).\n\n"
             "<b>Команды</b>\n{commands}"
         ),
         "cmd_start": "Что я знаю, и пример вопроса",
