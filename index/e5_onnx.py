@@ -64,9 +64,10 @@ Q4_ACCURACY = 4  # MatMulNBits accuracy_level: 4 computes with int8 activations
 MATRICES = ("q", "k", "v", "ao", "fi", "fo")  # each layer's: query, key, value, attention out, FFN in, FFN out
 # Which matrices each format keeps as Q4_0 blocks; the others are float32 (then int8 for "int8").
 Q4_MATRICES = {"q4": MATRICES, "float32": (), "int8": (), "int8+q4": ("fo",)}
-# Padded tokens per run: 16 chunks of 256, or 8 of 512 (a batch's attention scores then take
-# 8 x 12 heads x 512² floats, 100 MB, twice over, instead of 400 MB for 16 of 512).
-BATCH_TOKENS = 4096
+# Padded tokens per run: 8 chunks of 256, or 4 of 512 (a batch's attention scores then take
+# 4 x 12 heads x 512² floats, 50 MB, twice over, instead of 400 MB for 16 of 512). The bot indexes
+# /add articles in the process that serves, so this bounds its memory too.
+BATCH_TOKENS = 2048
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 METASPACE = "\u2581"
