@@ -103,21 +103,20 @@ def worker_build(model: str, docs: int, batch_size: int, corpus: str) -> dict[st
 def worker_query(index_dir: str) -> dict[str, Any]:
     """Open an index and time one hybrid search per evaluation question."""
     from index.language import detect_language
-    from index.search import Searcher
     from index.service import Library
 
     questions = [
         json.loads(line)["question"] for path in QUESTION_SETS for line in path.read_text().splitlines() if line
     ]
     started = time.perf_counter()
-    searcher = Searcher.open(Path(index_dir))
+    library = Library.open(Path(index_dir))
+    searcher = library.searcher
     searcher.search("warm-up: who leases Baikonur?", k=5)
     first_answer = time.perf_counter() - started
     for question in ("Kazakhstan oil exports", "Где находится Байконур?"):
         searcher.search(question, k=5)
     timings: dict[str, list[float]] = {}
     answers: dict[str, list[float]] = {}
-    library = Library(searcher)
     for question in questions:
         began = time.perf_counter()
         searcher.search(question, k=10, mode="hybrid")
