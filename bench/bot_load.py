@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    BASELINE_MODEL,
     PROJECT_ROOT,
     PYTHON,
     Stats,
@@ -71,7 +72,7 @@ def library_baselines(index_dir: Path, questions: list[str]) -> dict[str, Any]:
     from index.microbatch import MicroBatchEmbedder
     from index.service import Library
 
-    embedder = load_embedder()
+    embedder = load_embedder(BASELINE_MODEL)
     plain = Library.open(index_dir, embedder=embedder)
     batched_embedder = MicroBatchEmbedder(embedder)
     batched = Library.open(index_dir, embedder=batched_embedder)

