@@ -9,6 +9,8 @@ Layout::
         manifest.json      schema, model, dimension, chunking, counts, corpora, file sizes
         store.sqlite       documents, chunks, vectors, and an FTS5 table over chunk text
         index.faiss        the vectors; FAISS ids are SQLite chunk ids
+        sentences.npy      float16 vectors of every chunk's sentences, row by row
+        sentence_spans.npy for each row: chunk id, start and end in the chunk's text
 
 A build writes a new generation in a temporary folder and only then points CURRENT at
 it, so a crash or a full disk mid-build leaves the previous generation live. What is inside
@@ -30,10 +32,13 @@ from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch, UserFacingError
 
-SCHEMA_VERSION = 1
+# 2: every chunk's sentence vectors are stored (sentences.npy); version 1 indexes lack them.
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 FAISS_FILE = "index.faiss"
+SENTENCE_VECTORS = "sentences.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
 CURRENT = "CURRENT"
 REBUILD_HINT = "Rebuild it with `steppe index build --rebuild`."
 
@@ -63,8 +68,8 @@ class Manifest:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)
 
     @classmethod
-    def from_file(cls, path: Path) -> Manifest:
-        """Read and validate a manifest file."""
+    def from_file(cls, path: Path, *, any_version: bool = False) -> Manifest:
+        """Read and validate a manifest file; an older format version is an error unless ``any_version``."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             manifest = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
@@ -72,10 +77,11 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} is missing. {REBUILD_HINT}") from exc
         except (OSError, ValueError, TypeError) as exc:
             raise IndexCorrupt(f"The index manifest {path} is unreadable ({exc}). {REBUILD_HINT}") from exc
-        if manifest.schema_version != SCHEMA_VERSION:
+        if manifest.schema_version != SCHEMA_VERSION and not any_version:
             raise ModelMismatch(
-                f"The index at {path.parent} uses schema version {manifest.schema_version}, "
-                f"this steppe reads version {SCHEMA_VERSION}. {REBUILD_HINT}"
+                f"The index at {path.parent} has format version {manifest.schema_version}; this steppe reads "
+                f"version {SCHEMA_VERSION} (it stores every sentence's vector, so answers need not compute "
+                f"them). {REBUILD_HINT}"
             )
         return manifest
 
@@ -97,7 +103,7 @@ def current_generation(index_dir: Path) -> Path:
 
 def check_files(generation: Path, manifest: Manifest) -> None:
     """Raise IndexCorrupt naming the file when a file is missing or has the wrong size."""
-    for name in (STORE, FAISS_FILE):
+    for name in dict.fromkeys([STORE, FAISS_FILE, SENTENCE_VECTORS, SENTENCE_SPANS, *manifest.files]):
         path = generation / name
         if not path.is_file():
             raise IndexCorrupt(f"The index file {path} is missing. {REBUILD_HINT}")
