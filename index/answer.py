@@ -176,7 +176,7 @@ def make_excerpts(
         scores = [
             sim
             + TERM_WEIGHT * len(terms & _stems(hit.chunk.text[a:b])) / max(1, len(terms))
-            + KIND_BONUS * gives(kind, hit.chunk.text[a:b])
+            + KIND_BONUS * gives(kind, hit.chunk.text[a:b], question)
             for (a, b), sim in zip(spans, semantic, strict=True)
         ]
         excerpts.append(_excerpt(hit, spans, scores, document_lengths.get(hit.chunk.doc_id), policy))

@@ -72,12 +72,10 @@ _SENTENCE_CUES: dict[str, re.Pattern[str]] = {
         r"|\b(тысяч\w*|миллион\w*|миллиард\w*|процент\w*|половин\w*|треть|четверть)\b",
         _FLAGS,
     ),
-    # Two capitalised words in a row (a person's or a body's name), or a title before a name.
-    NAME: re.compile(
-        r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)? [A-Z][a-z]+\b|\b(President|Prime Minister|Minister|Secretary|Chairman|leader)\b"
-        r"|\b[А-ЯЁ][а-яё]+ [А-ЯЁ][а-яё]+\b|\b(президент|премьер|министр|председатель|лидер)\w*\b",
-    ),
+    # Two capitalised words in a row: a person's or a body's name (see ``gives``).
+    NAME: re.compile(r"\b[A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ][a-zа-яё]+)? [A-ZА-ЯЁ][a-zа-яё]+\b"),
 }
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def question_kind(question: str) -> str | None:
@@ -88,6 +86,18 @@ def question_kind(question: str) -> str | None:
     return None
 
 
-def gives(kind: str | None, sentence: str) -> bool:
-    """True when ``sentence`` holds the kind of answer ``kind`` asks for (False for no kind)."""
-    return kind is not None and _SENTENCE_CUES[kind].search(sentence) is not None
+def gives(kind: str | None, sentence: str, question: str = "") -> bool:
+    """True when ``sentence`` holds the kind of answer ``kind`` asks for (False for no kind).
+
+    A name answers a who-question only if the question does not name it already: in "Who
+    leads Kyrgyzstan?", "Sadyr Japarov" is an answer, "Central Asia" is not.
+    """
+    if kind is None:
+        return False
+    if kind != NAME:
+        return _SENTENCE_CUES[kind].search(sentence) is not None
+    asked = {word.lower() for word in _WORD.findall(question)}
+    return any(
+        any(word.lower() not in asked for word in _WORD.findall(match.group()))
+        for match in _SENTENCE_CUES[NAME].finditer(sentence)
+    )

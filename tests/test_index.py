@@ -226,7 +226,7 @@ def test_model_mismatch(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEm
     data = json.loads(manifest.read_text())
     data["schema_version"] = 999
     manifest.write_text(json.dumps(data))
-    with pytest.raises(ModelMismatch, match="format version 999.*steppe index build --rebuild"):
+    with pytest.raises(ModelMismatch, match=r"format version 999.*steppe index build --rebuild"):
         Searcher.open(tmp_path / "index", embedder=hash_embedder)
 
 
