@@ -7,7 +7,9 @@ excerpts, as the bot calls it). The question-vector cache is emptied before ever
 each one pays for its encode; the sentence-vector cache of answers is emptied before each
 round (within a round, popular passages are scored once, as in a running bot). FAISS runs
 once more limited to one thread, to show what that setting would change.
-Target: warm search median <= 1.3x the bare encode.
+Targets: warm search median <= 1.3x the bare encode; the whole answer (search, the "not found"
+decision, excerpts with highlights: what the bot runs) <= 1.5x. Sentence vectors are stored in
+the index, so an answer runs the model on the question only.
 
 Cold: ``steppe ask`` in a fresh process, end to end, plus a driver that times each phase
 (interpreter, imports, index open, model load, first and second answer) and one
@@ -37,6 +39,7 @@ from bench.common import (
 )
 
 TARGET_RATIO = 1.3
+ANSWER_TARGET_RATIO = 1.5
 WARMUP = (
     "How did the Soviet Union organise Central Asia?",
     "What is the main religion in Turkmenistan?",
@@ -109,6 +112,7 @@ def warm(index_dir: Path, rounds: int) -> dict[str, Any]:
         "latency_ms": {kind: s.ms() for kind, s in stats.items()},
         "ratio_to_encode": {kind: round(s.median / encode, 3) for kind, s in stats.items()},
         "target_ratio": TARGET_RATIO,
+        "answer_target_ratio": ANSWER_TARGET_RATIO,
     }
 
 
@@ -228,7 +232,9 @@ def table(result: dict[str, Any]) -> str:
         ratio = w["ratio_to_encode"][kind]
         verdict = ""
         if kind in ("dense", "dense_faiss1", "hybrid"):
-            verdict = " ✓" if ratio <= TARGET_RATIO else " (target ≤ 1.3)"
+            verdict = " ✓" if ratio <= TARGET_RATIO else f" (target ≤ {TARGET_RATIO})"
+        elif kind == "answer":
+            verdict = " ✓" if ratio <= ANSWER_TARGET_RATIO else f" (target ≤ {ANSWER_TARGET_RATIO})"
         rows.append(
             [
                 label,
