@@ -1,7 +1,7 @@
 """What kind of answer a question asks for, and whether a sentence gives that kind of answer.
 
 A why-question wants a reason, a when-question a date, a how-many-question a number, a
-who-question a name. Answers use it to pick the sentence to highlight: of two sentences
+who-question a name, a where-question a place. Answers use it to pick the sentence to highlight: of two sentences
 equally close to "Why did Putin visit Dushanbe?", the one saying "because", "in order to" or
 "aimed at" answers it; the one saying "Putin made a number of visits" does not.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-REASON, DATE, NUMBER, NAME = "reason", "date", "number", "name"
+REASON, DATE, NUMBER, NAME, PLACE = "reason", "date", "number", "name", "place"
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 # Question words, tried in this order: "how many" before "how", "what year" before "what".
@@ -21,7 +21,8 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         NUMBER,
         re.compile(
-            r"\bhow (many|much)\b|\bwhat (share|percentage|proportion|number|amount)\b|\bсколько\b"
+            r"\bhow (many|much|big|large|long|far|old)\b|\bwhat (share|percentage|proportion|number|amount)\b"
+            r"|\b(death toll|number of|population of)\b|\bсколько\b"
             r"|\bкаков[аоы]? (доля|число|количество|объ[её]м)\b|\bкакая доля\b",
             _FLAGS,
         ),
@@ -46,6 +47,13 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         NAME,
         re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bкто\b|\bкого\b|\bкому\b|\bкем\b|\bчей\b|\bчья\b", _FLAGS),
+    ),
+    (
+        PLACE,
+        re.compile(
+            r"\bwhere\b|\b(which|what) (city|cities|town|country|region)\b|\bгде\b|\bкуда\b|\bв как(ом|ой) город",
+            _FLAGS,
+        ),
     ),
 )
 
@@ -74,12 +82,14 @@ _SENTENCE_CUES: dict[str, re.Pattern[str]] = {
     ),
     # Two capitalised words in a row: a person's or a body's name (see ``gives``).
     NAME: re.compile(r"\b[A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ][a-zа-яё]+)? [A-ZА-ЯЁ][a-zа-яё]+\b"),
+    # A capitalised word after "in", "at", "near"...: a place (see ``gives``).
+    PLACE: re.compile(r"\b(?:in|at|near|to|from|held in|based in|в|во|на|под|около) ([A-ZА-ЯЁ][\w-]+)"),
 }
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def question_kind(question: str) -> str | None:
-    """REASON, DATE, NUMBER or NAME for a question asking for one, else None (what/how/which...)."""
+    """REASON, DATE, NUMBER, NAME or PLACE for a question asking for one, else None (what/how/which...)."""
     for kind, pattern in _QUESTION_KINDS:
         if pattern.search(question):
             return kind
@@ -89,15 +99,15 @@ def question_kind(question: str) -> str | None:
 def gives(kind: str | None, sentence: str, question: str = "") -> bool:
     """True when ``sentence`` holds the kind of answer ``kind`` asks for (False for no kind).
 
-    A name answers a who-question only if the question does not name it already: in "Who
-    leads Kyrgyzstan?", "Sadyr Japarov" is an answer, "Central Asia" is not.
+    A name (or place) answers a who- (or where-) question only if the question does not name it
+    already: in "Who leads Kyrgyzstan?", "Sadyr Japarov" is an answer, "Central Asia" is not.
     """
     if kind is None:
         return False
-    if kind != NAME:
+    if kind not in (NAME, PLACE):
         return _SENTENCE_CUES[kind].search(sentence) is not None
     asked = {word.lower() for word in _WORD.findall(question)}
     return any(
-        any(word.lower() not in asked for word in _WORD.findall(match.group()))
-        for match in _SENTENCE_CUES[NAME].finditer(sentence)
+        any(word.lower() not in asked for word in _WORD.findall(match.group(match.lastindex or 0)))
+        for match in _SENTENCE_CUES[kind].finditer(sentence)
     )

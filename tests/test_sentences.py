@@ -14,7 +14,7 @@ from index.build import build_index
 from index.chunking import sentence_spans
 from index.embedding import DEFAULT_BATCH_SIZE, HashEmbedder
 from index.models import Chunk, DocInfo, Hit, ScoredSentences
-from index.question_kinds import DATE, NAME, NUMBER, REASON, gives, question_kind
+from index.question_kinds import DATE, NAME, NUMBER, PLACE, REASON, gives, question_kind
 from index.search import Searcher, SearchResult, with_best_sentence
 from index.service import Library
 
@@ -151,6 +151,9 @@ def test_one_answering_sentence_lifts_its_passage(tmp_path: Path) -> None:
         ("Сколько российских военных в Таджикистане?", NUMBER),
         ("Who leads Kyrgyzstan?", NAME),
         ("Кто возглавляет Киргизию?", NAME),
+        ("where did the turkic council hold its 1st summit", PLACE),
+        ("Где проходил первый саммит?", PLACE),
+        ("geok tepe 1881 death toll", NUMBER),
         ("What does Kazakhstan export to China?", None),
         ("Что экспортирует Казахстан?", None),
     ],
@@ -173,6 +176,9 @@ def test_sentences_that_give_each_kind_of_answer() -> None:
     assert gives(NAME, "Страну возглавляет Садыр Жапаров.", "Кто возглавляет Киргизию?")
     assert not gives(NAME, "the country is led by a president elected in a landslide.")
     assert not gives(NAME, "Trade with Central Asia grew.", "Who trades with Central Asia?")
+    assert gives(PLACE, "The first summit took place in Almaty.", "Where was the first summit?")
+    assert gives(PLACE, "Саммит прошёл в Алматы.", "Где прошёл саммит?")
+    assert not gives(PLACE, "The summit in Almaty was short.", "Where in Almaty was the summit?")
     assert not gives(None, "Anything at all, because of 2012 and 7,000 people.")
 
 
@@ -188,6 +194,7 @@ def hit_of(text: str) -> Hit:
         ("When did Putin visit Central Asia?", "Putin went to Central Asia in October 2012, on a tour."),
         ("How many visits did Putin make to Central Asia?", "Putin went to Central Asia on 3 separate visits."),
         ("Who went with Putin to Central Asia?", "Putin went to Central Asia with Sergei Lavrov, on a tour."),
+        ("Where did Putin stop in Central Asia?", "Putin went to Central Asia, stopping in Dushanbe."),
     ],
 )
 def test_the_highlight_gives_the_kind_of_answer_asked_for(question: str, answer: str) -> None:
