@@ -37,6 +37,9 @@ MAX_EXCERPT_CHARS = 700
 # highlights a gold sentence for 52 of 65 questions with 0.3 / 0, 54 of 65 with 0.15 / 0.15).
 TERM_WEIGHT = 0.15
 KIND_BONUS = 0.15
+# When the best sentence does not give the kind of answer asked for, the best one that does is
+# highlighted too if it scores at least this share of the best (and fits in the excerpt).
+KIND_KEEP = 0.75
 _WORD = re.compile(r"\w+")
 
 
@@ -175,19 +178,24 @@ def make_excerpts(
     kind = question_kind(question)
     excerpts: list[Excerpt] = []
     for hit, spans, semantic in zip(hits, sentences.spans, sentences.semantic, strict=True):
+        answers = [gives(kind, hit.chunk.text[a:b], question) for a, b in spans]
         scores = [
-            sim
-            + TERM_WEIGHT * len(terms & _stems(hit.chunk.text[a:b])) / max(1, len(terms))
-            + KIND_BONUS * gives(kind, hit.chunk.text[a:b], question)
-            for (a, b), sim in zip(spans, semantic, strict=True)
+            sim + TERM_WEIGHT * len(terms & _stems(hit.chunk.text[a:b])) / max(1, len(terms)) + KIND_BONUS * gives_kind
+            for (a, b), sim, gives_kind in zip(spans, semantic, answers, strict=True)
         ]
-        excerpts.append(_excerpt(hit, spans, scores, document_lengths.get(hit.chunk.doc_id), policy))
+        excerpts.append(_excerpt(hit, spans, scores, answers, document_lengths.get(hit.chunk.doc_id), policy))
     return excerpts
 
 
 def _excerpt(
-    hit: Hit, spans: list[tuple[int, int]], scores: list[float], doc_length: int | None, policy: AnswerPolicy
+    hit: Hit,
+    spans: list[tuple[int, int]],
+    scores: list[float],
+    answers: list[bool],
+    doc_length: int | None,
+    policy: AnswerPolicy,
 ) -> Excerpt:
+    """``answers``: whether each sentence gives the kind of answer the question asks for."""
     text = hit.chunk.text
     best = int(np.argmax(scores))
     marked = [best]
@@ -197,6 +205,13 @@ def _excerpt(
         runner = max(neighbours, key=lambda i: scores[i])
         if scores[runner] >= 0.85 * scores[best] and scores[runner] > 0:
             marked.append(runner)
+    # "Why...?" answered best by a sentence that gives no reason: the best one giving a reason too.
+    giving = [i for i, gives_kind in enumerate(answers) if gives_kind and i not in marked]
+    if giving and not answers[best]:
+        other = max(giving, key=lambda i: scores[i])
+        lo, hi = min(*marked, other), max(*marked, other)
+        if scores[other] >= KIND_KEEP * scores[best] and spans[hi][1] - spans[lo][0] <= policy.max_excerpt_chars:
+            marked.append(other)
     marked.sort()
     first, last = marked[0], marked[-1]
     # Widen by one sentence of context on each side while it fits.

@@ -214,3 +214,25 @@ def test_the_highlight_gives_the_kind_of_answer_asked_for(question: str, answer:
     neutral = "What about Putin and Central Asia?"
     (excerpt,) = make_excerpts(neutral, [hit], score_sentences([hit], result), {"d": 1000}, policy)
     assert next(excerpt.text[a:b] for a, b in excerpt.highlights) == plain  # no kind: the first of equals
+
+
+def test_a_why_question_also_highlights_the_reason_when_the_closest_sentence_gives_none() -> None:
+    """The issue's example: the closest sentence says Putin visited, a later one says why."""
+    text = (
+        "Putin made a number of visits to Kyrgyzstan, Tajikistan and Kazakhstan this year. "
+        "The sides signed agreements. "
+        "The first reason of the visits is that he wants a Eurasian Union."
+    )
+    spans = sentence_spans(text)
+    hit = hit_of(text)
+    result = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: ScoredSentences(tuple(spans), (0.8, 0.3, 0.6))})
+    policy = AnswerPolicy(threshold=0.5)
+    question = "Why did Putin visit Kyrgyzstan, Tajikistan and Kazakhstan?"
+    (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], result), {"d": 1000}, policy)
+    assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [text[a:b] for a, b in (spans[0], spans[2])]
+    # Not for a question that asks for no particular kind of answer, nor for a far weaker reason.
+    (excerpt,) = make_excerpts("Did Putin visit Kazakhstan?", [hit], score_sentences([hit], result), {}, policy)
+    assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [text[a:b] for a, b in spans[:1]]
+    weak = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: ScoredSentences(tuple(spans), (0.9, 0.3, 0.2))})
+    (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], weak), {}, policy)
+    assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [text[a:b] for a, b in spans[:1]]
