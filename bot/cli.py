@@ -164,9 +164,35 @@ def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
         )
     elif args.questions:
         report = evaluation.evaluate_questions(Path(args.questions), settings.index_dir, modes=modes, settings=settings)
+    elif args.followups:
+        from index.followup_eval import evaluate_followups, format_followups
+
+        splits = ("dev", "test") if args.split == "all" else (args.split,)
+        report = evaluate_followups(
+            Path(args.followups), settings.index_dir, mode=args.mode or "hybrid", splits=splits, settings=settings
+        )
+        print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_followups(report))
+        return 0
     else:
-        raise UserFacingError("Give --beir DIR or --questions FILE.")
+        raise UserFacingError("Give --beir DIR, --questions FILE or --followups FILE.")
     print(json.dumps(report, indent=2) if args.json else evaluation.format_report(report))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, context: Invocation) -> int:
+    """Report how users rated the bot's answers, or export the rated questions."""
+    from index import feedback
+
+    store = feedback.open_store(context.settings)
+    try:
+        votes = store.votes()
+    finally:
+        store.close()
+    if args.export:
+        count = feedback.export_questions(votes, Path(args.export))
+        print(f"wrote {count} rated questions to {args.export}; add gold passages, then steppe eval --questions")
+        return 0
+    print(feedback.format_report(feedback.report(votes, context.settings.feedback_days, top=args.top)))
     return 0
 
 
@@ -205,7 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--index-dir", help="index folder (default: STEPPE_INDEX_DIR or var/index)")
     build.add_argument("--rebuild", action="store_true", help="start from scratch")
-    build.add_argument("--model", help="'multilingual' or a sentence-transformers model name or path")
+    build.add_argument(
+        "--model",
+        help="multilingual-e5-small (the default), all-MiniLM-L6-v2, or a sentence-transformers model name or path",
+    )
     build.add_argument("--batch-size", type=int, default=16, help="embedding batch size (16 is fastest here)")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     build.set_defaults(func=cmd_index_build)
@@ -235,11 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure retrieval quality")
     evaluate.add_argument("--beir", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv")
     evaluate.add_argument("--questions", help="a steppe question set (eval/questions.jsonl)")
+    evaluate.add_argument("--followups", help="a follow-up question set (eval/followups.jsonl)")
+    evaluate.add_argument(
+        "--split", choices=["test", "dev", "all"], default="test", help="--followups: which frozen split (test)"
+    )
     evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--index-dir")
     evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
     evaluate.set_defaults(func=cmd_eval)
+
+    rated = sub.add_parser("feedback", help="how users rated answers (👍/👎 under the bot's answers)")
+    rated.add_argument("--export", metavar="FILE", help="write the rated questions as a question set")
+    rated.add_argument("--top", type=int, default=10, help="how many of the most 👎 questions to show")
+    rated.set_defaults(func=cmd_feedback)
 
     corpus = sub.add_parser("corpus", help="manage corpus/").add_subparsers(dest="corpus_command", required=True)
     add = corpus.add_parser("add", help="add articles from URLs, files or RSS/Atom feeds")

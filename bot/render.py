@@ -232,6 +232,22 @@ def _fitted_block(excerpt: Excerpt, number: int, budget: int, lang: str = DEFAUL
     return _excerpt_block(excerpt, number, end, lang)
 
 
+def render_excerpt_html(
+    question: str, excerpt: Excerpt, *, lang: str = DEFAULT_LANG, limit: int = TELEGRAM_LIMIT
+) -> str:
+    """One cited excerpt under the question it answers (an inline result): the question in italics,
+    the excerpt quoted with its answering sentences in bold, then the citation with its link."""
+    head = f"<i>{esc(preview(question, QUESTION_PREVIEW))}</i>"
+    citation = citation_html(excerpt.hit.doc, lang=lang)
+
+    def build(end: int) -> str:
+        return _join(head, f"<blockquote>{_excerpt_markup(excerpt, end, _html_piece)}</blockquote>", citation)
+
+    if fits(build(len(excerpt.text)), limit):
+        return build(len(excerpt.text))
+    return build(longest_prefix(excerpt.text, lambda n: fits(build(n), limit)))
+
+
 # Telegram HTML: answers
 
 

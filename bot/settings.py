@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.config import Settings, SettingsError, read_environment
+from index.config import Settings, SettingsError, read_environment, whole_number
 
 TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{30,100}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -35,6 +35,8 @@ class BotSettings(Settings):
     rate_limit: int = 10  # questions per minute per user; 0 turns the limit off
     max_question_chars: int = 1000
     reload_interval: float = 5.0  # seconds between looks for a newer index generation; 0: never
+    followup_seconds: int = 300  # a message this soon after a question may be read as its follow-up; 0: never
+    inline_cache_seconds: int = 300  # how long inline results are kept (by us and by Telegram)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> BotSettings:
@@ -62,6 +64,12 @@ class BotSettings(Settings):
             rate_limit=_int("STEPPE_RATE_LIMIT", env.get("STEPPE_RATE_LIMIT"), 10, minimum=0),
             max_question_chars=_int("STEPPE_MAX_QUESTION", env.get("STEPPE_MAX_QUESTION"), 1000, minimum=20),
             reload_interval=_seconds("STEPPE_RELOAD_SECONDS", env.get("STEPPE_RELOAD_SECONDS"), 5.0),
+            followup_seconds=whole_number(
+                "STEPPE_FOLLOWUP_SECONDS", env.get("STEPPE_FOLLOWUP_SECONDS"), 300, maximum=86400
+            ),
+            inline_cache_seconds=whole_number(
+                "STEPPE_INLINE_CACHE_SECONDS", env.get("STEPPE_INLINE_CACHE_SECONDS"), 300, maximum=86400
+            ),
             **Settings.values(env),
         )
 

@@ -82,6 +82,8 @@ class Settings:
     onnx: bool = True  # STEPPE_ONNX: plain sentence-transformers models run on ONNX Runtime
     microbatch: bool = True  # STEPPE_MICROBATCH: the bot merges concurrent encodes (index/microbatch.py)
     debug: bool = False  # STEPPE_DEBUG: tracebacks of unexpected failures
+    state_dir: Path = PROJECT_ROOT / "var" / "state"  # STEPPE_STATE_DIR: the bot's own files (feedback.sqlite)
+    feedback_days: int = 180  # STEPPE_FEEDBACK_DAYS: votes older than this are deleted; 0 turns feedback off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -103,6 +105,8 @@ class Settings:
             "onnx": not _off(env.get("STEPPE_ONNX")),
             "microbatch": flag("STEPPE_MICROBATCH", env.get("STEPPE_MICROBATCH"), True),
             "debug": "STEPPE_DEBUG" in env and not _off(env["STEPPE_DEBUG"]),
+            "state_dir": Path(env.get("STEPPE_STATE_DIR") or PROJECT_ROOT / "var" / "state"),
+            "feedback_days": whole_number("STEPPE_FEEDBACK_DAYS", env.get("STEPPE_FEEDBACK_DAYS"), 180, maximum=36500),
         }
 
 
@@ -116,6 +120,16 @@ def flag(name: str, value: str | None, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def whole_number(name: str, value: str | None, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole-number setting within [minimum, maximum], or a SettingsError naming it."""
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < minimum or (maximum is not None and int(value) > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise SettingsError(f"{name} must be a whole number of at least {minimum}{upper} (got {value!r}).")
+    return int(value)
 
 
 def _off(value: str | None) -> bool:

@@ -6,6 +6,7 @@ Test modules import these (``from botkit import ...``) next to ``fakebotapi`` an
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 import time
 from typing import Any
@@ -73,7 +74,13 @@ class BotRunner:
 
 
 def settings_for(api: FakeBotAPI, **env: str) -> BotSettings:
-    base = {"TELEGRAM_BOT_TOKEN": TOKEN, "STEPPE_BASE_URL": api.base_url, "STEPPE_ADMIN_IDS": "42"}
+    """Settings for a bot talking to ``api``; votes go to a fresh temporary folder unless ``env`` says."""
+    base = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "STEPPE_BASE_URL": api.base_url,
+        "STEPPE_ADMIN_IDS": "42",
+        "STEPPE_STATE_DIR": tempfile.mkdtemp(prefix="steppe-state-"),
+    }
     return BotSettings.from_env({**base, **env}, env_file=None)
 
 

@@ -32,7 +32,16 @@ _TOKEN = re.compile(
     r"""|[^<&]+"""
 )
 # Parameters that are strings as sent; everything else is JSON-decoded when it parses.
-_STRING_PARAMS = {"text", "url", "secret_token", "callback_query_id", "query_id", "description", "short_description"}
+_STRING_PARAMS = {
+    "text",
+    "url",
+    "secret_token",
+    "callback_query_id",
+    "query_id",
+    "inline_query_id",
+    "description",
+    "short_description",
+}
 
 
 class TelegramHTMLError(ValueError):
@@ -259,6 +268,14 @@ class FakeBotAPI:
         self.push("message", message)
         return message
 
+    def inline(self, user: dict[str, Any], query: str) -> str:
+        """Deliver an inline query (``@bot query`` typed in some chat); returns the query id."""
+        with self._cond:
+            query_id = f"i{self._next_query}"
+            self._next_query += 1
+        self.push("inline_query", {"id": query_id, "from": user, "query": query, "offset": "", "chat_type": "sender"})
+        return query_id
+
     def edit(self, message: dict[str, Any], text: str) -> None:
         """Deliver an edit of an earlier message."""
         edited = {**message, "text": text, "edit_date": int(time.time()), "entities": _entities(text)}
@@ -385,6 +402,8 @@ class FakeBotAPI:
                 result = self._send_message(params)
             elif method == "editMessageText":
                 result = self._edit_message_text(params)
+            elif method == "answerInlineQuery":
+                result = self._answer_inline_query(params)
             elif method == "answerCallbackQuery":
                 if utf16_len(str(params.get("text") or "")) > CALLBACK_TEXT_LIMIT:
                     raise BadRequest("MESSAGE_TOO_LONG")
@@ -432,6 +451,24 @@ class FakeBotAPI:
                 if not button.get("text") or len(button.get("callback_data", "").encode()) > 64:
                     raise BadRequest("BUTTON_DATA_INVALID")
         return text
+
+    def _answer_inline_query(self, params: dict[str, Any]) -> bool:
+        """Check results as Telegram does: at most 50, unique ids of 1-64 bytes, valid message texts."""
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise BadRequest("RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+            raise BadRequest("RESULT_ID_INVALID")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            if result.get("type") != "article" or not result.get("title"):
+                raise BadRequest("RESULT_TYPE_INVALID")
+            self._check_text({"text": content.get("message_text"), "parse_mode": content.get("parse_mode")})
+        button = params.get("button")
+        if button is not None and (not button.get("text") or not button.get("start_parameter")):
+            raise BadRequest("BUTTON_INVALID")
+        return True
 
     def _chat_of(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = params.get("chat_id")

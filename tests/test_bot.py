@@ -38,7 +38,7 @@ from botkit import (
     visible,
 )
 from fakebotapi import FakeBotAPI, parse_telegram_html
-from fakelib import FakeLibrary, Recorder
+from fakelib import Recorder
 from telegram.ext import CommandHandler
 
 from bot.app import main_bot, webhook_kwargs
@@ -50,44 +50,6 @@ from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text
 from index.errors import IndexNotFound
 from index.models import Answer
-
-
-@pytest.fixture
-def library() -> Any:
-    """The answer layer under test; swap in a real small index (``Library.open(...)``) here."""
-    return FakeLibrary()
-
-
-@pytest.fixture
-def recorder(library: Any) -> Recorder:
-    """What the bot is given: the library, wrapped to record calls and to hold or break questions."""
-    return Recorder(library)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., BotRunner]]:
-    runners: list[BotRunner] = []
-
-    def start(webhook: bool = False, **env: str) -> BotRunner:
-        runner = BotRunner(settings_for(api, **env), recorder)
-        runners.append(runner)
-        return runner.start(webhook)
-
-    yield start
-    for runner in runners:
-        runner.stop()
-
-
-@pytest.fixture
-def bot(start_bot: Callable[..., BotRunner]) -> BotRunner:
-    return start_bot()
-
 
 # settings and the CLI entry
 
@@ -236,7 +198,8 @@ def test_private_question_is_answered_with_excerpts_and_buttons(
     data = buttons(params)
     rid = data[0].split(":")[1]
     more = [f"more:{rid}"] if len(pages) > 1 else []
-    assert data == [f"full:{rid}:{n + 1}" for n in range(pages[0].first, pages[0].stop)] + more
+    votes = [f"vote:{rid}:up", f"vote:{rid}:down"]
+    assert data == [f"full:{rid}:{n + 1}" for n in range(pages[0].first, pages[0].stop)] + more + votes
     assert all(len(d.encode()) <= 64 for d in data)
 
     typing = api.calls("sendChatAction", chat_id=ALICE["id"])
@@ -250,7 +213,7 @@ def test_more_edits_the_same_message_through_every_page(api: FakeBotAPI, bot: Bo
     if len(pages) < 2:
         pytest.skip("the library gives a single page for the test question")
     message = ask(api, QUESTION)
-    rid = buttons(reply_to(api, message))[-1].split(":")[1]
+    rid = buttons(reply_to(api, message))[0].split(":")[1]
     results = api.bot_replies(message)[0]
 
     pressed = []
@@ -260,7 +223,8 @@ def test_more_edits_the_same_message_through_every_page(api: FakeBotAPI, bot: Bo
         assert (edit["chat_id"], edit["message_id"]) == (ALICE["id"], results["message_id"])
         assert edit["text"] == page.text and edit["link_preview_options"] == {"is_disabled": True}
         more = [f"more:{rid}"] if number < len(pages) else []
-        assert buttons(edit) == [f"full:{rid}:{n + 1}" for n in range(page.first, page.stop)] + more
+        votes = [f"vote:{rid}:up", f"vote:{rid}:down"]
+        assert buttons(edit) == [f"full:{rid}:{n + 1}" for n in range(page.first, page.stop)] + more + votes
     if len(pages) == 3:  # the canned library: check the words too
         assert "Results 4–6 of 7" in visible(api.calls("editMessageText")[0].params)
         assert "Result 7 of 7" in visible(api.calls("editMessageText")[1].params)
@@ -327,7 +291,8 @@ def test_not_found_says_so_and_suggests(api: FakeBotAPI, bot: BotRunner, library
     if expected.answered:
         pytest.skip("the library under test answers the off-topic question")
     params = reply_to(api, ask(api, question))
-    assert params["text"] == paginate_html(expected)[0].text and "reply_markup" not in params
+    assert params["text"] == paginate_html(expected)[0].text
+    assert [b.split(":")[2] for b in buttons(params)] == ["up", "down"]  # a "not found" can be rated too
     text = visible(params)
     assert "I found nothing in the corpus that answers this." in text
     assert all(preview(s, 120) in text for s in expected.suggestions[:3])
