@@ -265,6 +265,12 @@ def load(api: Any, bot: BotProcess, plan: list[list[str]]) -> dict[str, Any]:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used (Linux /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss(pid: int) -> int | None:
     """VmHWM of a live process (Linux), in bytes: its peak resident memory so far."""
     try:
@@ -287,7 +293,13 @@ def run_bot_load(index_dir: Path, plan: list[list[str]], microbatch: bool) -> di
             log(f"bot: starting the bot ({'micro-batched' if microbatch else 'STEPPE_MICROBATCH=0'})")
             cold = cold_start(api, bot)
             log(f"bot: ready in {cold['start_to_ready_s']} s; {len(plan)} users x {len(plan[0])} questions")
+            bot_cpu, own_cpu = _cpu_seconds(bot.proc.pid), time.process_time()
             result = load(api, bot, plan)
+            # CPU per answer: what the bot (and the fake Bot API beside it) spend, however busy the machine.
+            result["bot_cpu_ms_per_answer"] = round(
+                (_cpu_seconds(bot.proc.pid) - bot_cpu) * 1000 / result["questions"], 2
+            )
+            result["api_cpu_ms_per_answer"] = round((time.process_time() - own_cpu) * 1000 / result["questions"], 2)
             result["peak_rss_bytes"] = _peak_rss(bot.proc.pid)
         finally:
             bot.stop()
@@ -363,6 +375,14 @@ def table(result: dict[str, Any]) -> str:
             f"polling (ready) after {cold['start_to_ready_s']:.1f} s; the first answer then takes "
             f"{cold['first_answer_s']:.1f} s (the model loads on the first question)."
         )
+    for name in ("bot", "bot_microbatch"):
+        entry = result[name]
+        if "bot_cpu_ms_per_answer" in entry:
+            text += (
+                f"\n\n{'Micro-batched bot' if name == 'bot_microbatch' else 'Bot'}: "
+                f"{entry['bot_cpu_ms_per_answer']:.1f} ms of CPU per answer in the bot process "
+                f"(the fake Bot API: {entry['api_cpu_ms_per_answer']:.1f} ms)."
+            )
     best = max(result["bot"]["answers_per_s"], result["bot_microbatch"]["answers_per_s"])
     if not result.get("quick"):
         verdict = "✓" if best >= TARGET_ANSWERS_PER_S else "below target"
