@@ -74,8 +74,12 @@ def library_baselines(index_dir: Path, questions: list[str]) -> dict[str, Any]:
     from index.embedding import load_embedder
     from index.microbatch import MicroBatchEmbedder
     from index.service import Library
+    from index.store import open_store
 
-    embedder = load_embedder()
+    reader = open_store(index_dir).open()
+    model = reader.manifest.model
+    reader.close()
+    embedder = load_embedder(model)  # the index's own model, whatever the default is
     plain = Library.open(index_dir, embedder=embedder)
     batched_embedder = MicroBatchEmbedder(embedder)
     batched = Library.open(index_dir, embedder=batched_embedder)
