@@ -10,7 +10,7 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from index.embedding import MULTILINGUAL_MODEL
-from index.language import NON_ENGLISH, detect_language
+from index.language import NON_ENGLISH
 from index.models import Answer, Excerpt, Hit
 from index.question_kinds import gives, question_kind
 from index.search import SearchResult, query_terms, years_in
@@ -98,8 +98,8 @@ def score_sentences(hits: Sequence[Hit], result: SearchResult) -> SentenceScores
     for hit in hits:
         found = result.sentences.get(hit.chunk.chunk_id)
         if found is not None:
-            spans.append(list(found.spans))
-            semantic.append(list(found.scores))
+            spans.append([(int(a), int(b)) for a, b in found.spans.tolist()])
+            semantic.append(found.scores.tolist())
         else:
             text = hit.chunk.text
             spans.append(sentence_spans(text) or [(0, len(text))])
@@ -258,7 +258,7 @@ def build_answer(
     runs here: the sentences' similarities come with the search result.
     """
     notice = None
-    if not multilingual and detect_language(question) in NON_ENGLISH:
+    if not multilingual and result.language in NON_ENGLISH:
         notice = "english_only"
     decision = decide(question, result, policy=policy, mode=mode)
     ranked = tuple(make_excerpts(question, result.hits, score_sentences(result.hits, result), document_lengths, policy))
@@ -272,5 +272,13 @@ def build_answer(
             notice=notice,
             ranked=ranked,
         )
-    excerpts = make_excerpts(question, decision.hits, decision.sentences, document_lengths, policy)
+    # A shown hit is one of the ranked ones (the same object) unless the decision assembled it.
+    made = {id(excerpt.hit): excerpt for excerpt in ranked}
+    assembled = [hit for hit in decision.hits if id(hit) not in made]
+    if assembled:
+        made.update(
+            (id(e.hit), e)
+            for e in make_excerpts(question, assembled, score_sentences(assembled, result), document_lengths, policy)
+        )
+    excerpts = [made[id(hit)] for hit in decision.hits]
     return Answer(question=question, answered=True, excerpts=tuple(excerpts), notice=notice, ranked=ranked)

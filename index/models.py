@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Document:
@@ -121,20 +123,25 @@ class Excerpt:
         return [(self.start + a, self.start + b) for a, b in self.highlights]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScoredSentences:
     """A chunk's sentences, as split at build time, and their similarity to one question.
 
-    ``spans`` are (start, end) offsets into the chunk's text (index.chunking.sentence_spans);
-    ``scores`` the cosine similarity of each sentence's stored vector to the question vector.
+    ``spans`` are (start, end) offsets into the chunk's text (index.chunking.sentence_spans),
+    an integer array of shape (n, 2); ``scores`` the cosine similarity of each sentence's stored
+    vector to the question vector, shape (n,). Arrays, because search scores a few thousand
+    sentences per question and reads only the best of most.
     """
 
-    spans: tuple[tuple[int, int], ...]
-    scores: tuple[float, ...]
+    spans: np.ndarray
+    scores: np.ndarray
+    top: float | None = None  # the best score, when the store computed it with the others
 
     def best(self) -> float:
         """The best sentence's similarity (0 for a chunk without sentences)."""
-        return max(self.scores, default=0.0)
+        if self.top is not None:
+            return self.top
+        return float(self.scores.max()) if len(self.scores) else 0.0
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def test_store_keeps_every_chunks_sentences_as_the_splitter_cuts_them(
     total = 0
     for chunk_id, chunk in chunks.items():
         spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
-        assert list(scored[chunk_id].spans) == spans
+        assert scored[chunk_id].spans.tolist() == [list(span) for span in spans]
         expected = hash_embedder.encode_documents([chunk.text[a:b] for a, b in spans]) @ question
         np.testing.assert_allclose(scored[chunk_id].scores, expected, atol=2e-3)  # float16 storage
         total += len(spans)
@@ -100,7 +100,7 @@ def test_an_answer_runs_the_model_on_the_question_only(tmp_path: Path, tiny_corp
 
 
 def test_best_sentence_blends_into_the_dense_score() -> None:
-    sentences = {1: ScoredSentences(((0, 5), (6, 9)), (0.2, 0.9)), 2: ScoredSentences(((0, 4),), (0.1,))}
+    sentences = {1: scored([(0, 5), (6, 9)], [0.2, 0.9]), 2: scored([(0, 4)], [0.1])}
     blended = with_best_sentence({1: 0.5, 2: 0.6, 3: 0.4}, sentences, weight=0.3)
     assert blended == pytest.approx({1: 0.7 * 0.5 + 0.3 * 0.9, 2: 0.7 * 0.6 + 0.3 * 0.1, 3: 0.4})
     assert with_best_sentence({1: 0.5}, sentences, weight=0.0) == {1: 0.5}
@@ -182,6 +182,10 @@ def test_sentences_that_give_each_kind_of_answer() -> None:
     assert not gives(None, "Anything at all, because of 2012 and 7,000 people.")
 
 
+def scored(spans: Sequence[tuple[int, int]], scores: Sequence[float]) -> ScoredSentences:
+    return ScoredSentences(np.array(spans, dtype=np.int64).reshape(-1, 2), np.array(scores, dtype=np.float32))
+
+
 def hit_of(text: str) -> Hit:
     chunk = Chunk(chunk_id=1, doc_id="d", seq=0, start=100, end=100 + len(text), text=text)
     return Hit(chunk=chunk, doc=DocInfo("d", "T", "S", "p.md"), score=1.0, rank=1)
@@ -206,7 +210,7 @@ def test_the_highlight_gives_the_kind_of_answer_asked_for(question: str, answer:
     marked = [i for i, (a, b) in enumerate(spans) if text[a:b] in (plain, answer)]
     semantic = [0.6 if i in marked else 0.1 for i in range(len(spans))]
     hit = hit_of(text)
-    result = SearchResult([hit], 0.6, 0.0, 3, {1: 0.6}, sentences={1: ScoredSentences(tuple(spans), tuple(semantic))})
+    result = SearchResult([hit], 0.6, 0.0, 3, {1: 0.6}, sentences={1: scored(spans, semantic)})
     policy = AnswerPolicy(threshold=0.5, max_excerpt_chars=120)
     (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], result), {"d": 1000}, policy)
     highlighted = [excerpt.text[a:b] for a, b in excerpt.highlights]
@@ -225,7 +229,7 @@ def test_a_why_question_also_highlights_the_reason_when_the_closest_sentence_giv
     )
     spans = sentence_spans(text)
     hit = hit_of(text)
-    result = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: ScoredSentences(tuple(spans), (0.8, 0.3, 0.6))})
+    result = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: scored(spans, [0.8, 0.3, 0.6])})
     policy = AnswerPolicy(threshold=0.5)
     question = "Why did Putin visit Kyrgyzstan, Tajikistan and Kazakhstan?"
     (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], result), {"d": 1000}, policy)
@@ -233,6 +237,6 @@ def test_a_why_question_also_highlights_the_reason_when_the_closest_sentence_giv
     # Not for a question that asks for no particular kind of answer, nor for a far weaker reason.
     (excerpt,) = make_excerpts("Did Putin visit Kazakhstan?", [hit], score_sentences([hit], result), {}, policy)
     assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [text[a:b] for a, b in spans[:1]]
-    weak = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: ScoredSentences(tuple(spans), (0.9, 0.3, 0.2))})
+    weak = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: scored(spans, [0.9, 0.3, 0.2])})
     (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], weak), {}, policy)
     assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [text[a:b] for a, b in spans[:1]]

@@ -106,20 +106,21 @@ class SentenceMatrix:
         owners = self.spans[:, 0]
         first = np.searchsorted(owners, ids, side="left")
         last = np.searchsorted(owners, ids, side="right")
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(first, last, strict=True)] or [np.zeros(0, np.int64)])
-        similarity = (self.vectors[rows].astype(np.float32) @ vector.astype(np.float32)).tolist()
-        spans = self.spans[rows, 1:].tolist()
-        found: dict[int, ScoredSentences] = {}
-        position = 0
-        for chunk_id, a, b in zip(ids.tolist(), first.tolist(), last.tolist(), strict=True):
-            n = b - a
-            if n:
-                found[chunk_id] = ScoredSentences(
-                    spans=tuple((s, e) for s, e in spans[position : position + n]),
-                    scores=tuple(similarity[position : position + n]),
-                )
-            position += n
-        return found
+        counts = last - first
+        # Row numbers of every wanted chunk's sentences, in one array (no Python loop over rows).
+        rows = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        similarity = self.vectors[rows].astype(np.float32) @ vector.astype(np.float32)
+        spans = np.asarray(self.spans[rows, 1:])
+        ends = np.cumsum(counts)
+        found = counts > 0
+        tops = np.full(len(ids), 0.0, dtype=np.float32)
+        if found.any():
+            tops[found] = np.maximum.reduceat(similarity, (ends - counts)[found])
+        return {
+            chunk_id: ScoredSentences(spans=spans[end - n : end], scores=similarity[end - n : end], top=top)
+            for chunk_id, n, end, top in zip(ids.tolist(), counts.tolist(), ends.tolist(), tops.tolist(), strict=True)
+            if n
+        }
 
 
 def read_sentences(folder: Path, dim: int) -> SentenceMatrix:
