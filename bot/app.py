@@ -59,6 +59,9 @@ class PatientRateLimiter(AIORateLimiter):
     duplicate a message; a lost reply is the worse failure. A timeout waiting for the answer
     is not retried: Telegram has most likely acted, and a retry would send the reply twice.
     Chat actions are not retried: a late "typing…" would only hold up the answer it announces.
+    Nor do they wait in the flood limiter's queue: Telegram's limit of about 30 a second is for
+    messages, and a "typing…" counted as one halved the answers a busy bot could send (15 a
+    second with 50 users, bench/bot_load.py). A chat action Telegram refuses is only logged.
     """
 
     NO_RETRY = frozenset({"sendChatAction"})
@@ -76,12 +79,14 @@ class PatientRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Run the request through AIORateLimiter, retrying plain network errors."""
+        """Run the request through AIORateLimiter, retrying plain network errors; chat actions go straight out."""
+        if endpoint in self.NO_RETRY:
+            return await callback(*args, **kwargs)
         for attempt in range(self.network_retries + 1):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except NetworkError as exc:
-                if not _unsent(exc) or attempt == self.network_retries or endpoint in self.NO_RETRY:
+                if not _unsent(exc) or attempt == self.network_retries:
                     raise
                 logger.info("Telegram %s failed (%s); retrying", endpoint, exc)
                 await asyncio.sleep(self.backoff * 2**attempt)

@@ -104,7 +104,7 @@ def cmd_ask(args: argparse.Namespace, context: Invocation) -> int:
     library = Library.open(settings.index_dir, model=args.model, settings=settings)
 
     def answer_one(question: str) -> dict | str:
-        answer = library.answer(question, k=args.k, mode=args.mode, filters=filters, excerpts=not args.json)
+        answer = library.answer(question, k=args.k, mode=args.mode, filters=filters)
         return answer_to_json(answer) if args.json else render_text(answer)
 
     if args.question == "-":

@@ -404,7 +404,15 @@ def render_text(answer: Answer, *, color: bool = False, lang: str = DEFAULT_LANG
 
 
 def answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The JSON contract: question, answered, and ranked results with the stored chunk text."""
+    """The JSON contract: question, answered, and the ranked results (also when refused).
+
+    Each result has the stored chunk (``text``, ``start``/``end`` in the cleaned document), the
+    ``excerpt`` the bot shows for it, its ``highlights`` as [start, end] offsets in the cleaned
+    document (the frame of ``start``/``end``), and ``shown``: whether the bot shows it (never
+    when ``answered`` is false).
+    """
+    shown = {excerpt.hit.chunk.chunk_id: excerpt for excerpt in answer.excerpts}
+    ranked = [shown.get(excerpt.hit.chunk.chunk_id, excerpt) for excerpt in answer.ranked or answer.excerpts]
     return {
         "question": answer.question,
         "answered": answer.answered,
@@ -421,8 +429,11 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
                 "text": excerpt.hit.chunk.text,
                 "start": excerpt.hit.chunk.start,
                 "end": excerpt.hit.chunk.end,
+                "excerpt": excerpt.text,
+                "highlights": [list(span) for span in excerpt.document_highlights()],
+                "shown": excerpt.hit.chunk.chunk_id in shown,
             }
-            for rank, excerpt in enumerate(answer.excerpts, 1)
+            for rank, excerpt in enumerate(ranked, 1)
         ],
     }
 

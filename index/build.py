@@ -1,7 +1,9 @@
 """Build or update an index from corpus folders and built-in sources, incrementally.
 
 Only new or changed documents are chunked; only chunks whose embedding text is new are
-embedded (vectors are reused by content hash); deleted documents lose their chunks.
+embedded, together with their sentences (vectors are reused by content hash); deleted
+documents lose their chunks. Every chunk's sentences are embedded at build time, so
+answering a question never runs the model on passages.
 An unchanged corpus computes no embeddings and writes nothing.
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index.chunking import ChunkSettings, capped_title, chunk_text, embedding_text
+from index.chunking import ChunkSettings, capped_title, chunk_text, embedding_text, sentence_spans
 from index.config import Settings, resolve
 from index.countries import tag_countries
 from index.embedding import DEFAULT_BATCH_SIZE, Embedder, load_embedder
@@ -32,10 +34,12 @@ from index.store import (
     Manifest,
     PendingChunk,
     PendingDocument,
+    StoredVectors,
     StoreWriter,
     corpus_label,
     open_store,
 )
+from index.store.vectors import SENTENCE_DTYPE
 
 
 def default_corpora(settings: Settings) -> list[str]:
@@ -50,6 +54,7 @@ class BuildSummary:
     documents: int = 0
     chunks: int = 0
     embedded: int = 0
+    sentences_embedded: int = 0
     reused: int = 0
     added: int = 0
     changed: int = 0
@@ -65,7 +70,8 @@ class BuildSummary:
         skipped = f", {len(self.errors)} files skipped" if self.errors else ""
         return (
             f"Index {state}: {self.documents} documents, {self.chunks} chunks, "
-            f"{self.embedded} embedded now, {self.reused} reused, {self.seconds:.1f} s{skipped}."
+            f"{self.embedded} embedded now (with {self.sentences_embedded} sentences), {self.reused} reused, "
+            f"{self.seconds:.1f} s{skipped}."
         )
 
 
@@ -147,11 +153,12 @@ def build_index(
         if previous and (previous.model, previous.backend) != (embedder.model, embedder.backend):
             log(f"The model changed from {previous.model} to {embedder.model}: rebuilding from scratch.")
             previous = None
-        # An older index format (schema 1: no normalised Russian words) is rewritten by the next build,
-        # even with nothing else to do; the store upgrades its full-text table, nothing is embedded.
-        outdated = previous is not None and previous.schema_version != SCHEMA_VERSION
-        if outdated:
-            log(f"The index format changed (schema {previous.schema_version} to {SCHEMA_VERSION}): upgrading it.")
+        if previous and previous.schema_version != SCHEMA_VERSION:
+            log(
+                f"The index has format version {previous.schema_version}, this steppe writes {SCHEMA_VERSION} "
+                "(sentence vectors, normalised Russian words): rebuilding from scratch."
+            )
+            previous = None
 
         extra_documents = list(documents or [])
         documents, errors = load_sources(specs, settings.project_corpus)
@@ -167,7 +174,7 @@ def build_index(
         summary.corpora = specs
 
         corpora_record = [{"spec": spec} for spec in specs]
-        if previous and not (added or changed or removed or outdated) and previous.corpora == corpora_record:
+        if previous and not (added or changed or removed) and previous.corpora == corpora_record:
             summary.up_to_date = True
             summary.documents, summary.chunks = previous.documents, previous.chunks
             summary.seconds = time.perf_counter() - started
@@ -220,6 +227,7 @@ def _chunk_documents(
                     countries=tag_countries(f"{doc.title}\n{text}"),
                     embed_text=embed,
                     embed_hash=_embed_hash(embedder.model, embed),
+                    sentence_spans=tuple(sentence_spans(text)) or ((0, len(text)),),
                 )
             )
     return pending
@@ -228,38 +236,55 @@ def _chunk_documents(
 def _attach_vectors(
     writer: StoreWriter,
     pending: list[PendingChunk],
-    reusable: dict[str, bytes],
+    reusable: dict[str, StoredVectors],
     embedder: Embedder,
     batch_size: int,
     progress: bool,
     summary: BuildSummary,
 ) -> None:
-    """Reuse stored vectors by hash; embed the rest, longest first, in groups for the progress bar."""
+    """Reuse stored vectors by hash; embed the rest of the chunks and their sentences (each distinct
+    sentence once: overlapping chunks share one)."""
     to_embed: dict[str, list[PendingChunk]] = {}
     for chunk in pending:
-        vector = reusable.get(chunk.embed_hash)
-        if vector is None:
-            vector = writer.stored_vector(chunk.embed_hash)
-        if vector is not None:
-            chunk.vector = vector
+        stored = reusable.get(chunk.embed_hash) or writer.stored_vectors(chunk.embed_hash)
+        if stored is not None:
+            chunk.vectors = stored
             summary.reused += 1
         else:
             to_embed.setdefault(chunk.embed_hash, []).append(chunk)
-    # Longest first, across the whole build: every batch then holds texts of similar length (little
-    # padding, as in one bare model.encode call) and the progress bar's rate only rises.
-    hashes = sorted(to_embed, key=lambda h: -len(to_embed[h][0].embed_text))
-    group = max(batch_size, 256)
-    with tqdm(total=len(hashes), desc="embedding chunks", unit="chunk", disable=not progress or None) as bar:
-        for first in range(0, len(hashes), group):
-            batch = hashes[first : first + group]
-            vectors = embedder.encode_documents([to_embed[h][0].embed_text for h in batch], batch_size=batch_size)
-            for embed_hash, vector in zip(batch, vectors, strict=True):
-                blob = np.asarray(vector, dtype=np.float32).tobytes()
-                for chunk in to_embed[embed_hash]:
-                    chunk.vector = blob
-            bar.update(len(batch))
-    summary.embedded = len(hashes)
+    firsts = [chunks[0] for chunks in to_embed.values()]
+    chunk_vectors = _encode(embedder, [c.embed_text for c in firsts], batch_size, progress, "embedding chunks")
+    sentences = list(dict.fromkeys(c.text[a:b] for c in firsts for a, b in c.sentence_spans))
+    sentence_vectors = _encode(embedder, sentences, batch_size, progress, "embedding sentences")
+    row = {text: i for i, text in enumerate(sentences)}
+    for chunk, vector in zip(firsts, chunk_vectors, strict=True):
+        rows = [row[chunk.text[a:b]] for a, b in chunk.sentence_spans]
+        stored = StoredVectors(
+            chunk=np.asarray(vector, dtype=np.float32).tobytes(),
+            sentences=sentence_vectors[rows].astype(SENTENCE_DTYPE).tobytes(),
+        )
+        for same in to_embed[chunk.embed_hash]:
+            same.vectors = stored
+    summary.embedded = len(firsts)
+    summary.sentences_embedded = len(sentences)
     summary.reused += sum(len(chunks) - 1 for chunks in to_embed.values())
+
+
+def _encode(embedder: Embedder, texts: list[str], batch_size: int, progress: bool, label: str) -> np.ndarray:
+    """Document vectors of ``texts`` in their order, encoded longest first in groups for the progress bar.
+
+    Longest first, across the whole build: every batch then holds texts of similar length (little
+    padding, as in one bare model.encode call) and the progress bar's rate only rises.
+    """
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    group = max(batch_size, 256)
+    with tqdm(total=len(texts), desc=label, unit="text", disable=not progress or None) as bar:
+        for first in range(0, len(order), group):
+            batch = order[first : first + group]
+            out[batch] = embedder.encode_documents([texts[i] for i in batch], batch_size=batch_size)
+            bar.update(len(batch))
+    return out
 
 
 def _versions() -> dict[str, str]:

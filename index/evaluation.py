@@ -264,15 +264,7 @@ def evaluate_questions(
             started = time.perf_counter()
             text = question["question"].strip()
             result = searcher.search(text, k=k, mode=mode)
-            decision = decide(
-                text,
-                result,
-                policy=policy,
-                mode=mode,
-                embedder=searcher.embedder,
-                query_vector=searcher.encode_query(text),  # the bot's vector (Library.answer)
-                score_all=False,
-            )
+            decision = decide(text, result, policy=policy, mode=mode)
             answered = decision.answered
             elapsed = time.perf_counter() - started
             if question.get("answerable", True):

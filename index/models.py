@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Document:
@@ -102,6 +104,7 @@ class Excerpt:
     ``text`` is the shown excerpt (a slice of the document text, sentence-aligned);
     ``highlights`` are (start, end) spans into ``text`` of the answering sentences.
     ``cut_before``/``cut_after`` say whether an ellipsis belongs at either end.
+    ``offset`` is where ``text`` starts in the chunk's text.
     """
 
     hit: Hit
@@ -109,17 +112,54 @@ class Excerpt:
     highlights: tuple[tuple[int, int], ...]
     cut_before: bool
     cut_after: bool
+    offset: int = 0
+
+    @property
+    def start(self) -> int:
+        """Where the excerpt starts in the cleaned document text (the frame of ``Chunk.start``)."""
+        return self.hit.chunk.start + self.offset
+
+    def document_highlights(self) -> list[tuple[int, int]]:
+        """The highlighted sentences as (start, end) offsets in the cleaned document text."""
+        return [(self.start + a, self.start + b) for a, b in self.highlights]
+
+
+@dataclass(frozen=True, eq=False)
+class ScoredSentences:
+    """A chunk's sentences, as split at build time, and their similarity to one question.
+
+    ``spans`` are (start, end) offsets into the chunk's text (index.chunking.sentence_spans),
+    an integer array of shape (n, 2); ``scores`` the cosine similarity of each sentence's stored
+    vector to the question vector, shape (n,). Arrays, because search scores a few thousand
+    sentences per question and reads only the best of most.
+    """
+
+    spans: np.ndarray
+    scores: np.ndarray
+    top: float | None = None  # the best score, when the store computed it with the others
+
+    def best(self) -> float:
+        """The best sentence's similarity (0 for a chunk without sentences)."""
+        if self.top is not None:
+            return self.top
+        return float(self.scores.max()) if len(self.scores) else 0.0
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What every front end renders: the question, excerpts, or an honest refusal."""
+    """What every front end renders: the question, excerpts, or an honest refusal.
+
+    ``excerpts`` are what a reader is shown (none when refused); ``ranked`` is every ranked
+    result with its excerpt, shown or not, for clients that judge retrieval and refusal apart
+    (``steppe ask --json``).
+    """
 
     question: str
     answered: bool
     excerpts: tuple[Excerpt, ...]
     suggestions: tuple[str, ...] = ()  # topics the corpus does cover, when refused
     notice: str | None = None  # e.g. "answers work best in English"
+    ranked: tuple[Excerpt, ...] = ()
 
 
 @dataclass(frozen=True)

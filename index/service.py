@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from index.answer import AnswerPolicy, build_answer, clear_sentence_cache
+from index.answer import AnswerPolicy, build_answer
 from index.config import Settings
 from index.embedding import Embedder, load_embedder
 from index.microbatch import MicroBatchEmbedder
 from index.models import Answer, Filters, IndexStats, Passage
-from index.search import MAX_QUERY_CHARS, Searcher, SearchResult
+from index.search import Searcher, SearchResult
 from index.store import Store, open_store
 
 T = TypeVar("T")
@@ -134,15 +134,13 @@ class Library:
         k: int = 10,
         mode: str = "hybrid",
         filters: Filters | None = None,
-        excerpts: bool = True,
     ) -> Answer:
-        """Cited excerpts answering the question, or an honest "not found"."""
-        return self._on_live(lambda searcher: self._answer(searcher, question, k, mode, filters, excerpts))
+        """Cited excerpts answering the question, or an honest "not found"; one question encode,
+        no other model call (sentence vectors are stored in the index)."""
+        return self._on_live(lambda searcher: self._answer(searcher, question, k, mode, filters))
 
     @staticmethod
-    def _answer(
-        searcher: Searcher, question: str, k: int, mode: str, filters: Filters | None, excerpts: bool
-    ) -> Answer:
+    def _answer(searcher: Searcher, question: str, k: int, mode: str, filters: Filters | None) -> Answer:
         # One generation (searcher) for the whole answer, even during a reload.
         result = searcher.search(question, k=k, mode=mode, filters=filters)
         return build_answer(
@@ -150,10 +148,8 @@ class Library:
             result,
             policy=AnswerPolicy.for_model(searcher.manifest.model),
             mode=mode,
-            embedder=searcher.embedder,
+            multilingual=searcher.embedder.multilingual,
             document_lengths=searcher.store.document_lengths,
-            with_excerpts=excerpts,
-            query_vector=searcher.encode_query(question.strip()[:MAX_QUERY_CHARS]),
         )
 
     def passage(self, chunk_id: int, neighbours: int = 1) -> Passage:
@@ -181,9 +177,8 @@ class Library:
         return self._on_live(lambda searcher: searcher.store.stats())
 
     def clear_caches(self) -> None:
-        """Forget cached question and sentence vectors (benchmarks measure every encode)."""
+        """Forget cached question vectors (benchmarks measure every encode)."""
         self._searcher.clear_query_cache()
-        clear_sentence_cache()
 
     def generation(self) -> str:
         """The name of the generation in use."""

@@ -640,3 +640,32 @@ def test_flood_gate_window() -> None:
     now[0] = 60.5
     assert gate.check(1).allowed
     assert FloodGate(0).check(1).allowed
+
+
+def test_chat_actions_do_not_wait_in_the_flood_limiters_queue() -> None:
+    """A spent message budget holds messages back, never a "typing…": that would halve a busy bot's answers."""
+    import asyncio
+
+    from bot.app import PatientRateLimiter
+
+    sent: list[str] = []
+
+    async def request(endpoint: str) -> bool:
+        sent.append(endpoint)
+        return True
+
+    async def scenario() -> None:
+        limiter = PatientRateLimiter(overall_max_rate=1, overall_time_period=60)
+        await limiter.initialize()
+        data = {"chat_id": 42}
+        await limiter.process_request(request, ("sendMessage",), {}, "sendMessage", data, None)  # the budget
+        await asyncio.wait_for(
+            limiter.process_request(request, ("sendChatAction",), {}, "sendChatAction", data, None), timeout=1
+        )
+        with pytest.raises(TimeoutError):  # a second message waits for the next minute
+            await asyncio.wait_for(
+                limiter.process_request(request, ("sendMessage",), {}, "sendMessage", data, None), timeout=0.5
+            )
+
+    asyncio.run(scenario())
+    assert sent == ["sendMessage", "sendChatAction"]

@@ -45,12 +45,32 @@ def test_ask_json_ranks_the_seed_first(real_index: Path, capsys: pytest.CaptureF
     out = json.loads(capsys.readouterr().out)
     assert out["question"] == SEED_QUESTION and out["answered"] is True
     first = out["results"][0]
-    assert set(first) == {"rank", "score", "doc_id", "title", "source", "date", "url", "path", "text", "start", "end"}
-    assert first["rank"] == 1 and first["path"] == SEED.name
+    assert set(first) == {
+        *("rank", "score", "doc_id", "title", "source", "date", "url", "path", "text", "start", "end"),
+        *("excerpt", "highlights", "shown"),
+    }
+    assert first["rank"] == 1 and first["path"] == SEED.name and first["shown"] is True
     assert first["title"] == "Russia “cements” relations with Central Asian states"
     assert (first["source"], first["date"]) == ("Trend", "2012-10-10")
     seed_body = SEED.read_text(encoding="utf-8")
     assert first["text"] in seed_body
+    # The excerpt is what the bot shows; highlights are document offsets, like start and end.
+    assert first["excerpt"] in first["text"] and first["highlights"]
+    marked = []
+    for start, end in first["highlights"]:
+        assert first["start"] <= start < end <= first["end"]
+        marked.append(first["text"][start - first["start"] : end - first["start"]])  # text is document[start:end]
+        assert marked[-1] in first["excerpt"] and marked[-1] == marked[-1].strip()
+
+
+def test_ask_json_ranks_results_of_a_refusal_too(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Clients judge retrieval and refusal apart: k ranked results even when the answer is "not found"."""
+    question = "What is a good recipe for Neapolitan pizza dough?"
+    assert main(["ask", "--json", question, "-k", "4", "--index-dir", str(real_index)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["answered"] is False
+    assert [r["rank"] for r in out["results"]] == [1, 2, 3, 4]
+    assert not any(r["shown"] for r in out["results"]) and all(r["excerpt"] for r in out["results"])
 
 
 def test_ask_text_and_modes(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,7 +83,7 @@ def test_ask_text_and_modes(real_index: Path, capsys: pytest.CaptureFixture[str]
 def test_ask_refuses_unrelated_question(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "How do I bake sourdough bread at home?", "--index-dir", str(real_index)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["answered"] is False and out["results"] == []
+    assert out["answered"] is False and not any(r["shown"] for r in out["results"])  # ranked, none shown
 
 
 def test_stats(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:

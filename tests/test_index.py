@@ -28,7 +28,8 @@ def minilm_tokenizer() -> SentenceTransformerEmbedder:
 
 
 def build(index_dir: Path, corpus: Path, embedder: HashEmbedder, **kw):
-    return build_index(index_dir, [str(corpus)], embedder=embedder, progress=False, log=lambda m: None, **kw)
+    kw.setdefault("log", lambda m: None)
+    return build_index(index_dir, [str(corpus)], embedder=embedder, progress=False, **kw)
 
 
 # --- chunking ------------------------------------------------------------------------------
@@ -181,13 +182,21 @@ def test_missing_index(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
         Searcher.open(tmp_path / "nothing", embedder=hash_embedder)
 
 
-@pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-sqlite", "delete-faiss", "bad-manifest"])
+@pytest.mark.parametrize(
+    "damage", ["truncate-faiss", "garbage-sqlite", "delete-faiss", "bad-manifest", "delete-sentences", "bad-sentences"]
+)
 def test_corrupt_index_names_the_file(
     tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder, damage: str
 ) -> None:
     build(tmp_path / "index", tiny_corpus, hash_embedder)
     generation = current_generation(tmp_path / "index")
-    target = {"truncate-faiss": "index.faiss", "garbage-sqlite": "store.sqlite", "delete-faiss": "index.faiss"}
+    target = {
+        "truncate-faiss": "index.faiss",
+        "garbage-sqlite": "store.sqlite",
+        "delete-faiss": "index.faiss",
+        "delete-sentences": "sentences.npy",
+        "bad-sentences": "sentence_spans.npy",
+    }
     if damage == "truncate-faiss":
         data = (generation / "index.faiss").read_bytes()
         (generation / "index.faiss").write_bytes(data[: len(data) // 2])
@@ -196,6 +205,11 @@ def test_corrupt_index_names_the_file(
         (generation / "store.sqlite").write_bytes(b"not a database" * (size // 14) + b"x" * (size % 14))
     elif damage == "delete-faiss":
         (generation / "index.faiss").unlink()
+    elif damage == "delete-sentences":
+        (generation / "sentences.npy").unlink()
+    elif damage == "bad-sentences":  # the same size, but not a NumPy file any more
+        path = generation / "sentence_spans.npy"
+        path.write_bytes(b"x" * path.stat().st_size)
     else:
         (generation / "manifest.json").write_text("{not json")
     with pytest.raises(IndexCorrupt) as info:
@@ -212,8 +226,22 @@ def test_model_mismatch(tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEm
     data = json.loads(manifest.read_text())
     data["schema_version"] = 999
     manifest.write_text(json.dumps(data))
-    with pytest.raises(ModelMismatch, match="schema"):
+    with pytest.raises(ModelMismatch, match=r"format version 999.*steppe index build --rebuild"):
         Searcher.open(tmp_path / "index", embedder=hash_embedder)
+
+
+def test_old_format_index_is_rebuilt_from_scratch(
+    tmp_path: Path, tiny_corpus: Path, hash_embedder: HashEmbedder
+) -> None:
+    """An index from before sentence vectors (format 1) is rebuilt whole by a plain build, and says so."""
+    first = build(tmp_path / "index", tiny_corpus, hash_embedder)
+    manifest = current_generation(tmp_path / "index") / "manifest.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"schema_version": 1}))
+    messages: list[str] = []
+    again = build(tmp_path / "index", tiny_corpus, hash_embedder, log=messages.append)
+    assert any("format version 1" in m and "rebuilding from scratch" in m for m in messages)
+    assert not again.up_to_date and again.embedded == first.embedded and again.reused == 0
+    Searcher.open(tmp_path / "index", embedder=hash_embedder).search("oil exports")
 
 
 def test_failed_build_keeps_previous_index(

@@ -101,13 +101,11 @@ def test_dense_ranking_matches_the_local_store(engine_kind: str, tmp_path: Path,
     remote, local = Searcher.open(tmp_path / "q"), Searcher.open(tmp_path / "l")
     try:
         for question in (QUESTION, "oil revenue budget", "seasonal labour in Uzbekistan"):
-            ours = [
-                (h.doc.doc_id, h.chunk.seq, round(h.score, 4)) for h in remote.search(question, k=5, mode="dense").hits
-            ]
-            theirs = [
-                (h.doc.doc_id, h.chunk.seq, round(h.score, 4)) for h in local.search(question, k=5, mode="dense").hits
-            ]
-            assert ours == theirs
+            ours = remote.search(question, k=5, mode="dense").hits
+            theirs = local.search(question, k=5, mode="dense").hits
+            assert [(h.doc.doc_id, h.chunk.seq) for h in ours] == [(h.doc.doc_id, h.chunk.seq) for h in theirs]
+            # float16 sentence vectors round a little differently in each store
+            assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-3)
     finally:
         remote.close(), local.close()
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from fakebotapi import TelegramHTMLError, parse_telegram_html
-from fakelib import FakeLibrary
+from fakelib import PASSAGES, FakeLibrary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -200,8 +200,8 @@ def test_answer_to_json_contract() -> None:
     assert set(data) == {"question", "answered", "results"}
     assert data["question"] == ANSWER.question and data["answered"] is True
     first = data["results"][0]
-    assert set(first) == {"rank", "score", "doc_id", "title", "source", "date", "url", "path", "text", "start", "end"}
     hit = ANSWER.excerpts[0].hit
+    _, before, sentence, _ = PASSAGES[0]
     assert first == {
         "rank": 1,
         "score": 1.0,
@@ -214,10 +214,40 @@ def test_answer_to_json_contract() -> None:
         "text": hit.chunk.text,
         "start": hit.chunk.start,
         "end": hit.chunk.end,
+        "excerpt": ANSWER.excerpts[0].text,
+        "highlights": [[hit.chunk.start + len(before), hit.chunk.start + len(before) + len(sentence)]],
+        "shown": True,
     }
     assert [r["rank"] for r in data["results"]] == list(range(1, 8))
     assert all(isinstance(r["score"], float) for r in data["results"])
     assert answer_to_json(LIB.answer("cake")) == {"question": "cake", "answered": False, "results": []}
+
+
+def test_json_highlights_are_document_offsets_of_a_trimmed_excerpt() -> None:
+    """An excerpt cut out of the middle of its chunk: highlights still point into the document."""
+    document = "Intro sentence here. " * 5 + "The base is leased until 2042. Closing words."
+    chunk = Chunk(chunk_id=7, doc_id="d", seq=3, start=20, end=len(document), text=document[20:])
+    offset = chunk.text.index("Intro sentence here. The base")
+    shown = chunk.text[offset:]
+    mark = (shown.index("The base"), shown.index("2042.") + len("2042."))
+    trimmed = Excerpt(Hit(chunk, DOC, 0.9, 1), shown, (mark,), True, False, offset=offset)
+    result = answer_to_json(Answer("q", True, (trimmed,), ranked=(trimmed,)))["results"][0]
+    ((start, end),) = result["highlights"]
+    assert document[start:end] == "The base is leased until 2042."
+    assert document[result["start"] : result["end"]] == result["text"]
+    assert result["excerpt"] == shown and result["excerpt"] in result["text"]
+
+
+def test_json_keeps_ranked_results_of_a_refusal() -> None:
+    """Refused: the bot shows nothing, the JSON still ranks every result, none marked shown."""
+    ranked = tuple(excerpt(text) for text in ("First passage.", "Second passage."))
+    data = answer_to_json(Answer("q", answered=False, excerpts=(), ranked=ranked))
+    assert data["answered"] is False
+    assert [(r["rank"], r["excerpt"], r["shown"]) for r in data["results"]] == [
+        (1, "First passage.", False),
+        (2, "Second passage.", False),
+    ]
+    assert render_text(Answer("q", answered=False, excerpts=(), ranked=ranked)).count("passage.") == 0
 
 
 # Stats

@@ -7,13 +7,13 @@ does not contain, so BM25 finds the passage only when both sides are normalised.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from index.build import build_index
 from index.embedding import HashEmbedder
+from index.errors import ModelMismatch
 from index.search import Searcher, query_terms
 from index.store import SCHEMA_VERSION, current_generation
 from index.text import RU_STOPWORDS, native_words, normalise_word
@@ -170,51 +170,23 @@ def test_mixed_language_passages_and_quoted_russian_names(tmp_path: Path) -> Non
         searcher.close()
 
 
-# --- an index of the earlier format ----------------------------------------------------------------
+# --- an index of an earlier format -----------------------------------------------------------------
 
 
-def _make_schema_1(index_dir: Path) -> None:
-    """Turn a fresh index into what the previous steppe wrote: no ``native`` column, schema 1."""
-    generation = current_generation(index_dir)
-    conn = sqlite3.connect(generation / "store.sqlite")
-    conn.execute("DROP TABLE chunks_fts")
-    conn.execute(
-        "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize = 'porter unicode61 remove_diacritics 2')"
-    )
-    conn.execute(
-        "INSERT INTO chunks_fts (rowid, title, text) SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d USING (doc_id)"
-    )
-    conn.commit()
-    conn.execute("VACUUM")
-    conn.close()
-    manifest = generation / "manifest.json"
-    data = json.loads(manifest.read_text())
-    data["schema_version"] = 1
-    data["files"]["store.sqlite"] = (generation / "store.sqlite").stat().st_size
-    manifest.write_text(json.dumps(data))
-
-
-def test_a_schema_1_index_still_answers_and_the_next_build_upgrades_it(tmp_path: Path) -> None:
+def test_an_older_index_is_refused_with_the_fix_and_the_next_build_rebuilds_it(tmp_path: Path) -> None:
+    """Schema 1 and 2 indexes lack sentence vectors (and schema 1 normalised Russian words): they are rebuilt."""
     index_dir, embedder, logged = tmp_path / "index", HashEmbedder(dim=64, max_tokens=128), []
     build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append)
-    _make_schema_1(index_dir)
-
-    searcher = Searcher.open(index_dir, embedder=embedder)
-    try:
-        assert searcher.manifest.schema_version == 1
-        # As before schema 2: a Russian question's own words are not searched, only its English names.
-        result = searcher.search("Товарооборот Казахстана", k=1, mode="bm25")
-        assert result.query_terms == 1 and result.hits == []  # "kazakhstan" is in no Russian article
-        assert searcher.search("201-я база", k=1, mode="bm25").hits  # "201" still matches
-        assert (
-            searcher.search("What about Россией?", k=1, mode="bm25").hits == []
-        )  # an English question: no column error
-    finally:
-        searcher.close()
+    manifest = current_generation(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["schema_version"] = 1
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(ModelMismatch, match="steppe index build --rebuild"):
+        Searcher.open(index_dir, embedder=embedder)
 
     summary = build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append)
-    assert not summary.up_to_date and summary.embedded == 0 and summary.changed == 0
-    assert any("index format changed" in line for line in logged)
+    assert not summary.up_to_date and summary.embedded > 0
+    assert any("rebuilding from scratch" in line for line in logged)
     searcher = Searcher.open(index_dir, embedder=embedder)
     try:
         assert searcher.manifest.schema_version == SCHEMA_VERSION
@@ -223,4 +195,3 @@ def test_a_schema_1_index_still_answers_and_the_next_build_upgrades_it(tmp_path:
         assert result.hits[0].doc.path == "torgovlya-kazakhstan.md"
     finally:
         searcher.close()
-    assert build_index(index_dir, [str(FIXTURES)], embedder=embedder, progress=False, log=logged.append).up_to_date

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from index.glossary import english_names
-from index.language import script_of
 from index.text import RU_STOPWORDS, normalise_word
 
 MAX_QUERY_CHARS = 2000
@@ -36,17 +35,14 @@ def query_terms(text: str) -> list[str]:
     return list(seen)
 
 
-def cross_lingual_query(query: str, terms: list[str], *, native: bool = True) -> tuple[list[str], str]:
+def cross_lingual_query(query: str, terms: list[str]) -> tuple[list[str], str]:
     """BM25 terms and the dense model's text for a question that is not in English.
 
     The English names of index/glossary.py are added to BM25's terms and appended to the text
     the dense model encodes. Measured on eval/questions_ru.jsonl (README, "Choosing a model"):
-    Recall@5 0.68 -> 0.80. The question's own words stay, to match articles in its language,
-    unless ``native`` is False: an index built before Russian was normalised (schema 1) could only
-    match them against stray native names in English text, so only Latin words and numbers stay.
+    Recall@5 0.68 -> 0.80. The question's own words stay, to match articles in its language.
     """
     names = english_names(query)
-    # Without native words: numbers, "Factbook", "CSTO".
-    kept = list(terms) if native else [t for t in terms if script_of(t) in ("latin", "none")]
+    kept = list(terms)
     terms = kept + [t for t in query_terms(" ".join(names)) if t not in kept]
     return terms, f"{query} ({', '.join(names)})" if names else query

@@ -1,16 +1,17 @@
 """The Searcher: dense, BM25 and hybrid search over one index generation.
 
 It composes the pieces: the question's terms (query.py), the store's dense and BM25
-rankings (index/store), fusion (fusion.py), the year rule (rules.py) and diversification
-(diversify.py). Hybrid takes the union of both candidate lists, scores every candidate on
-both signals exactly, then fuses.
+rankings (index/store), the best-sentence signal (sentences.py), fusion (fusion.py), the year
+rule (rules.py) and diversification (diversify.py). Hybrid takes the union of both candidate
+lists, scores every candidate on both signals exactly, blends each chunk's dense score with its
+best sentence's, then fuses.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,12 @@ from index.config import Settings
 from index.embedding import Embedder, check_compatible, load_embedder
 from index.errors import EmptyQuery, ModelMismatch, UserFacingError
 from index.language import NON_ENGLISH, detect_language
-from index.models import Chunk, DocInfo, Filters, Hit
+from index.models import Chunk, DocInfo, Filters, Hit, ScoredSentences
 from index.search.diversify import diversify, pool_size
 from index.search.fusion import fuse, fusion_weight
 from index.search.query import MAX_QUERY_CHARS, cross_lingual_query, query_terms
 from index.search.rules import prefer_years, years_in
+from index.search.sentences import SENTENCE_WEIGHT, with_best_sentence
 from index.store import Manifest, StoreReader, open_store
 
 MODES = ("dense", "bm25", "hybrid")
@@ -42,6 +44,9 @@ class SearchResult:
     query_terms: int  # searchable terms in the question
     dense: dict[int, float]  # cosine similarity of each candidate chunk, by chunk id
     language: str = "en"  # the question's language (index.language.detect_language)
+    # The sentences of every returned hit (and of every dense candidate) with their similarity to
+    # the question, by chunk id: what answers highlight and decide on, without running the model.
+    sentences: dict[int, ScoredSentences] = field(default_factory=dict)
 
 
 class Searcher:
@@ -122,9 +127,13 @@ class Searcher:
         filters: Filters | None = None,
         *,
         dense_weight: float | None = None,
+        sentence_weight: float = SENTENCE_WEIGHT,
         diversify: bool = True,
     ) -> SearchResult:
-        """The k best chunks for a question, diversified, with the signals behind them."""
+        """The k best chunks for a question, diversified, with the signals behind them.
+
+        ``sentence_weight`` is the best sentence's share of a chunk's dense score (sentences.py).
+        """
         if mode not in MODES:
             raise UserFacingError(f"Unknown search mode {mode!r}; choose one of {', '.join(MODES)}.")
         query = query.strip()[:MAX_QUERY_CHARS]
@@ -134,7 +143,7 @@ class Searcher:
         language = detect_language(query)
         if language in NON_ENGLISH:
             # Most of the corpus is English: the region's names are looked up in English too.
-            terms, _ = cross_lingual_query(query, terms, native=self.manifest.normalised_text)
+            terms, _ = cross_lingual_query(query, terms)
         allowed = self.store.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
         if dense_weight is None:
@@ -142,6 +151,7 @@ class Searcher:
 
         dense_hits: dict[int, float] = {}
         bm25_hits: dict[int, float] = {}
+        sentences: dict[int, ScoredSentences] = {}
         vector = None
         if mode in ("dense", "hybrid"):
             vector = self.encode_query(query)
@@ -150,20 +160,30 @@ class Searcher:
             bm25_hits = dict(self.store.bm25(terms, n, allowed))
         if mode == "hybrid":
             bm25_hits = self._hybrid_candidates(terms, n, allowed, vector, dense_hits)
-            scored = fuse(dense_hits, bm25_hits, dense_weight)
+        if vector is not None:
+            sentences = self.store.sentence_scores(vector, dense_hits)
+        # The dense signal: each candidate's chunk similarity blended with its best sentence's.
+        dense_signal = with_best_sentence(dense_hits, sentences, sentence_weight)
+        if mode == "hybrid":
+            scored = fuse(dense_signal, bm25_hits, dense_weight)
         else:
-            scored = dense_hits if mode == "dense" else bm25_hits
+            scored = dense_signal if mode == "dense" else bm25_hits
 
         if years_in(query) and scored:
             scored = prefer_years(scored, query, self._documents_of(scored))
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
+        hits = self._diversified(ranked, k) if diversify else self._hits(ranked[:k])
+        unscored = [hit.chunk.chunk_id for hit in hits if hit.chunk.chunk_id not in sentences]
+        if unscored:  # BM25 alone: answers still need the returned passages' sentences
+            sentences.update(self.store.sentence_scores(self.encode_query(query), unscored))
         return SearchResult(
-            hits=self._diversified(ranked, k) if diversify else self._hits(ranked[:k]),
+            hits=hits,
             top_dense=max(dense_hits.values(), default=0.0),
             top_bm25=max(bm25_hits.values(), default=0.0),
             query_terms=len(terms),
             dense=dense_hits,
             language=language,
+            sentences=sentences,
         )
 
     def _hybrid_candidates(

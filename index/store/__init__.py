@@ -4,7 +4,8 @@
 * ids.py: the one rule deriving document ids from corpus folders and paths.
 * generations.py: the index folder: CURRENT, gen-* folders, manifests, the build lock, publishing.
 * local.py: the local implementation, FAISS + SQLite; the only module with SQL in it.
-* vectors.py: the local store's FAISS files: flat or HNSW by size, memory-mapped when large.
+* vectors.py: the local store's vector files: FAISS (flat or HNSW by size, memory-mapped when
+  large) for chunks, memory-mapped float16 NumPy arrays for their sentences.
 
 * qdrant.py, qdrant_engines.py: the Qdrant implementation (embedded engine or a server).
 
@@ -18,7 +19,15 @@ from pathlib import Path
 
 from index.config import Settings
 from index.errors import UserFacingError
-from index.store.base import PendingChunk, PendingDocument, Scored, Store, StoreReader, StoreWriter
+from index.store.base import (
+    PendingChunk,
+    PendingDocument,
+    Scored,
+    Store,
+    StoredVectors,
+    StoreReader,
+    StoreWriter,
+)
 from index.store.generations import MANIFEST, SCHEMA_VERSION, Manifest, current_generation
 from index.store.ids import BUILTIN_FACTBOOK, PROJECT_LABEL, corpus_label, document_id, file_document_id
 
@@ -57,6 +66,7 @@ __all__ = [
     "Store",
     "StoreReader",
     "StoreWriter",
+    "StoredVectors",
     "corpus_label",
     "current_generation",
     "document_id",

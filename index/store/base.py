@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.models import Chunk, DocInfo, Document, Filters, IndexStats
+from index.models import Chunk, DocInfo, Document, Filters, IndexStats, ScoredSentences
 from index.store.generations import Manifest
 
 Scored = list[tuple[int, float]]  # (chunk id, score), best first; a higher score is always better
@@ -38,9 +38,26 @@ class PendingDocument:
     countries: tuple[str, ...]  # the countries its title and text mention (index.countries)
 
 
+@dataclass(frozen=True)
+class StoredVectors:
+    """What the model computed for one chunk: its vector and its sentences' vectors.
+
+    ``chunk`` is float32 (dim values); ``sentences`` is float16, one row of dim values per
+    sentence span, in order. Both are reused by a later build for a chunk with the same
+    embedding hash.
+    """
+
+    chunk: bytes
+    sentences: bytes
+
+
 @dataclass
 class PendingChunk:
-    """A chunk on its way into a store: its place in the document, its embedding text and vector."""
+    """A chunk on its way into a store: its place in the document, its embedding text and vectors.
+
+    ``sentence_spans`` are the chunk's sentences as (start, end) offsets into ``text``
+    (index.chunking.sentence_spans); ``vectors`` holds the chunk's and their vectors.
+    """
 
     doc_id: str
     seq: int
@@ -51,7 +68,8 @@ class PendingChunk:
     countries: tuple[str, ...]
     embed_text: str
     embed_hash: str
-    vector: bytes | None = None  # float32, filled in by the builder
+    sentence_spans: tuple[tuple[int, int], ...] = ()
+    vectors: StoredVectors | None = None  # filled in by the builder
 
 
 class StoreReader(Protocol):
@@ -103,6 +121,11 @@ class StoreReader(Protocol):
         """The exact cosine similarity of ``vector`` to each of ``ids`` (stored chunk ids)."""
         ...
 
+    def sentence_scores(self, vector: np.ndarray, ids: Iterable[int]) -> dict[int, ScoredSentences]:
+        """The sentences of each chunk id (spans into the chunk text) with the cosine similarity
+        of their stored vectors to ``vector``; ids that do not exist are left out."""
+        ...
+
     def bm25(
         self, terms: Sequence[str], n: int, allowed: np.ndarray | None = None, among: Sequence[int] | None = None
     ) -> Scored:
@@ -138,16 +161,16 @@ class StoreReader(Protocol):
 class StoreWriter(Protocol):
     """A generation being built, starting as a copy of the live one (or empty)."""
 
-    def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, bytes]:
+    def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, StoredVectors]:
         """Delete documents and their chunks; return their vectors by embedding hash, for reuse."""
         ...
 
-    def stored_vector(self, embed_hash: str) -> bytes | None:
-        """The vector of a stored chunk with this embedding hash, if any."""
+    def stored_vectors(self, embed_hash: str) -> StoredVectors | None:
+        """The vectors of a stored chunk with this embedding hash, if any."""
         ...
 
     def insert(self, documents: Sequence[PendingDocument], chunks: Sequence[PendingChunk]) -> None:
-        """Add documents and their chunks (with vectors)."""
+        """Add documents and their chunks (with their vectors and sentence vectors)."""
         ...
 
     def counts(self) -> tuple[int, int]:
@@ -155,7 +178,7 @@ class StoreWriter(Protocol):
         ...
 
     def publish(self, manifest: Manifest) -> str:
-        """Write the vector index and the manifest (counts and files filled in), then make the
+        """Write the vector indexes (chunks and sentences) and the manifest (counts and files filled in), then make the
         generation live atomically; returns its name."""
         ...
 
@@ -181,7 +204,8 @@ class Store(Protocol):
         ...
 
     def previous(self) -> Manifest | None:
-        """The live generation's manifest (under the lock), or None when there is none yet."""
+        """The live generation's manifest (under the lock), or None when there is none yet; it may
+        be of an older format version (``schema_version``), which the builder rebuilds from scratch."""
         ...
 
     def stored_hashes(self) -> dict[str, str]:

@@ -9,6 +9,8 @@ Layout::
         manifest.json      schema, model, dimension, chunking, counts, corpora, file sizes
         store.sqlite       documents, chunks, vectors, and an FTS5 table over chunk text
         index.faiss        the vectors; FAISS ids are SQLite chunk ids
+        sentences.npy      float16 vectors of every chunk's sentences, row by row
+        sentence_spans.npy for each row: chunk id, start and end in the chunk's text
 
 A build writes a new generation in a temporary folder and only then points CURRENT at
 it, so a crash or a full disk mid-build leaves the previous generation live. What is inside
@@ -30,13 +32,14 @@ from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch, UserFacingError
 
-# 2: Russian words are stored normalised in the full-text table (index/text.py). A schema 1 index
-# still answers (its Russian questions search as before) until the next build re-indexes it.
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)
+# 2: Russian words stored normalised in the full-text table (index/text.py).
+# 3: every chunk's sentence vectors are stored (sentences.npy); older indexes are rebuilt.
+SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 FAISS_FILE = "index.faiss"
+SENTENCE_VECTORS = "sentences.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
 CURRENT = "CURRENT"
 REBUILD_HINT = "Rebuild it with `steppe index build --rebuild`."
 
@@ -66,8 +69,8 @@ class Manifest:
         return json.dumps(self.__dict__, indent=2, sort_keys=True)
 
     @classmethod
-    def from_file(cls, path: Path) -> Manifest:
-        """Read and validate a manifest file."""
+    def from_file(cls, path: Path, *, any_version: bool = False) -> Manifest:
+        """Read and validate a manifest file; an older format version is an error unless ``any_version``."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             manifest = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
@@ -75,17 +78,13 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} is missing. {REBUILD_HINT}") from exc
         except (OSError, ValueError, TypeError) as exc:
             raise IndexCorrupt(f"The index manifest {path} is unreadable ({exc}). {REBUILD_HINT}") from exc
-        if manifest.schema_version not in READABLE_SCHEMAS:
+        if manifest.schema_version != SCHEMA_VERSION and not any_version:
             raise ModelMismatch(
-                f"The index at {path.parent} uses schema version {manifest.schema_version}, "
-                f"this steppe reads versions {', '.join(map(str, READABLE_SCHEMAS))}. {REBUILD_HINT}"
+                f"The index at {path.parent} has format version {manifest.schema_version}; this steppe reads "
+                f"version {SCHEMA_VERSION} (it stores every sentence's vector, so answers need not compute "
+                f"them). {REBUILD_HINT}"
             )
         return manifest
-
-    @property
-    def normalised_text(self) -> bool:
-        """True when the full-text table holds Russian words in their normal forms (schema 2 on)."""
-        return self.schema_version >= 2
 
 
 def current_generation(index_dir: Path) -> Path:
@@ -105,7 +104,7 @@ def current_generation(index_dir: Path) -> Path:
 
 def check_files(generation: Path, manifest: Manifest) -> None:
     """Raise IndexCorrupt naming the file when a file is missing or has the wrong size."""
-    for name in (STORE, FAISS_FILE):
+    for name in dict.fromkeys([STORE, FAISS_FILE, SENTENCE_VECTORS, SENTENCE_SPANS, *manifest.files]):
         path = generation / name
         if not path.is_file():
             raise IndexCorrupt(f"The index file {path} is missing. {REBUILD_HINT}")

@@ -1,9 +1,10 @@
 """The local store: generations of a SQLite file and a FAISS file in one folder; every SQL statement of steppe.
 
 Inside a generation, ``store.sqlite`` holds documents, chunks (offsets, text, countries,
-embedding hash and vector) and an FTS5 table over chunk title, text and, for Russian and other
-Cyrillic chunks, their words normalised (index/text.py); ``index.faiss`` holds the vectors, and its
-ids are the SQLite chunk ids. Dense search is exact inner product on
+embedding hash, vector, sentence spans and sentence vectors) and an FTS5 table over chunk title,
+text and, for Russian and other Cyrillic chunks, their words normalised (index/text.py);
+``index.faiss`` holds the vectors, and its ids are the SQLite chunk ids; ``sentences.npy`` and
+``sentence_spans.npy`` hold the sentence vectors for reading. Dense search is exact inner product on
 normalised vectors (cosine similarity), or HNSW above FLAT_LIMIT vectors; re-scoring reads the
 exact vectors straight out of FAISS's flat storage (no copy). BM25 is FTS5's own ``bm25()``.
 
@@ -27,8 +28,8 @@ import faiss
 import numpy as np
 
 from index.errors import IndexCorrupt, UserFacingError
-from index.models import Chunk, DocInfo, Filters, IndexStats, SourceStats, source_attribution
-from index.store.base import PendingChunk, PendingDocument, Scored
+from index.models import Chunk, DocInfo, Filters, IndexStats, ScoredSentences, SourceStats, source_attribution
+from index.store.base import PendingChunk, PendingDocument, Scored, StoredVectors
 from index.store.generations import (
     FAISS_FILE,
     MANIFEST,
@@ -45,7 +46,14 @@ from index.store.generations import (
     published_name,
     write_failed,
 )
-from index.store.vectors import build_faiss, flat_matrix, read_faiss, write_generation_files
+from index.store.vectors import (
+    SENTENCE_DTYPE,
+    build_faiss,
+    flat_matrix,
+    read_faiss,
+    read_sentences,
+    write_generation_files,
+)
 from index.text import is_native, native_words
 
 # Title matches count for less than body matches in BM25 (column weights of bm25(): title, text, native).
@@ -82,7 +90,9 @@ CREATE TABLE chunks (
     text TEXT NOT NULL,
     countries TEXT NOT NULL DEFAULT '',
     embed_hash TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,             -- float32
+    sentence_spans BLOB NOT NULL,     -- int32 (start, end) pairs into text
+    sentence_vectors BLOB NOT NULL    -- float16, one vector per span
 );
 CREATE INDEX chunks_doc ON chunks(doc_id, seq);
 CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
@@ -117,15 +127,14 @@ def open_sqlite(generation: Path) -> sqlite3.Connection:
     return conn
 
 
-def fts_query(terms: Sequence[str], native: bool = False) -> str:
+def fts_query(terms: Sequence[str]) -> str:
     """An FTS5 MATCH expression that ORs the terms; every term is quoted, so no syntax can leak.
-
-    With ``native`` (a schema 2 store), a Cyrillic term is looked for in the ``native`` column only.
+    A Cyrillic term is looked for in the ``native`` column (normalised words of Cyrillic chunks) only.
     """
 
     def phrase(term: str) -> str:
         quoted = '"' + term.replace('"', '""') + '"'
-        return f"native : {quoted}" if native and is_native(term) else quoted
+        return f"native : {quoted}" if is_native(term) else quoted
 
     return " OR ".join(phrase(term) for term in terms)
 
@@ -165,6 +174,7 @@ class LocalReader:
             )
         self._ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
         self._matrix = flat_matrix(self.index)
+        self._sentences = read_sentences(generation, self._manifest.dim)
         rows = self._conn().execute(f"SELECT {_DOC_COLUMNS} FROM documents")
         self._docs = {row["doc_id"]: DocInfo(**dict(row)) for row in rows}
         self._lengths = dict(self._conn().execute("SELECT doc_id, length(text) FROM documents").fetchall())
@@ -224,6 +234,10 @@ class LocalReader:
         """Exact cosine similarity of the question to the given chunk ids."""
         return self.vectors(ids) @ vector
 
+    def sentence_scores(self, vector: np.ndarray, ids: Iterable[int]) -> dict[int, ScoredSentences]:
+        """Each chunk's sentences with their similarity to the question, from the memory-mapped vectors."""
+        return self._sentences.scores(vector, ids)
+
     def dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> Scored:
         """Top-n chunk ids by cosine similarity (exact among ``allowed``)."""
         if self.index.ntotal == 0 or n <= 0:
@@ -245,7 +259,7 @@ class LocalReader:
         if not terms:
             return []
         sql = "SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
-        params: list[object] = [*BM25_WEIGHTS, fts_query(terms, native=self._manifest.normalised_text)]
+        params: list[object] = [*BM25_WEIGHTS, fts_query(terms)]
         if among is not None:
             if not among:
                 return []
@@ -391,42 +405,30 @@ class LocalWriter:
         if previous is not None:
             shutil.copyfile(previous / STORE, path)
             self._conn = connect(path)
-            self._upgrade_fts()
         else:
             self._conn = connect(path)
             self._conn.executescript(SCHEMA)
 
-    def _upgrade_fts(self) -> None:
-        """Give a schema 1 store (no ``native`` column) the full-text table of schema 2, filled from its chunks."""
-        columns = [row[1] for row in self._conn.execute("PRAGMA table_info(chunks_fts)")]
-        if "native" in columns:
-            return
-        self._conn.execute("DROP TABLE chunks_fts")
-        self._conn.execute(FTS_TABLE)
-        rows = self._conn.execute("SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d USING (doc_id)")
-        self._conn.executemany(
-            "INSERT INTO chunks_fts (rowid, title, text, native) VALUES (?, ?, ?, ?)",
-            ((chunk_id, title, text, native_words(title, text)) for chunk_id, title, text in rows.fetchall()),
-        )
-
-    def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, bytes]:
+    def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, StoredVectors]:
         """Delete documents with their chunks; return their vectors by embedding hash for reuse."""
         conn, reusable = self._conn, {}
         for doc_id in doc_ids:
             rows = conn.execute(
-                "SELECT chunk_id, embed_hash, vector FROM chunks WHERE doc_id = ?", (doc_id,)
+                "SELECT chunk_id, embed_hash, vector, sentence_vectors FROM chunks WHERE doc_id = ?", (doc_id,)
             ).fetchall()
             for row in rows:
-                reusable[row["embed_hash"]] = row["vector"]
+                reusable[row["embed_hash"]] = StoredVectors(row["vector"], row["sentence_vectors"])
             conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(row["chunk_id"],) for row in rows])
             conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return reusable
 
-    def stored_vector(self, embed_hash: str) -> bytes | None:
-        """The vector of any stored chunk with this embedding hash."""
-        row = self._conn.execute("SELECT vector FROM chunks WHERE embed_hash = ? LIMIT 1", (embed_hash,)).fetchone()
-        return row["vector"] if row else None
+    def stored_vectors(self, embed_hash: str) -> StoredVectors | None:
+        """The vectors of any stored chunk with this embedding hash."""
+        row = self._conn.execute(
+            "SELECT vector, sentence_vectors FROM chunks WHERE embed_hash = ? LIMIT 1", (embed_hash,)
+        ).fetchone()
+        return StoredVectors(row["vector"], row["sentence_vectors"]) if row else None
 
     def insert(self, documents: Sequence[PendingDocument], chunks: Sequence[PendingChunk]) -> None:
         """Add documents and their chunks, each chunk also to the full-text table."""
@@ -457,9 +459,11 @@ class LocalWriter:
             ],
         )
         for chunk in chunks:
+            if chunk.vectors is None:
+                raise ValueError(f"chunk {chunk.seq} of {chunk.doc_id} has no vectors")
             cursor = conn.execute(
-                "INSERT INTO chunks (doc_id, seq, start, end, text, countries, embed_hash, vector)"
-                " VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO chunks (doc_id, seq, start, end, text, countries, embed_hash, vector,"
+                " sentence_spans, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     chunk.doc_id,
                     chunk.seq,
@@ -468,7 +472,9 @@ class LocalWriter:
                     chunk.text,
                     pipe(chunk.countries),
                     chunk.embed_hash,
-                    chunk.vector,
+                    chunk.vectors.chunk,
+                    np.asarray(chunk.sentence_spans, dtype=np.int32).reshape(-1, 2).tobytes(),
+                    chunk.vectors.sentences,
                 ),
             )
             conn.execute(
@@ -487,12 +493,20 @@ class LocalWriter:
         manifest.documents, manifest.chunks = self.counts()
         self._conn.commit()
         self._conn.execute("VACUUM")
-        rows = self._conn.execute("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id").fetchall()
+        rows = self._conn.execute(
+            "SELECT chunk_id, vector, sentence_spans, sentence_vectors FROM chunks ORDER BY chunk_id"
+        ).fetchall()
         self.close()
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), manifest.dim)
         index, manifest.faiss_factory = build_faiss(ids, vectors, manifest.dim)
-        write_generation_files(self.folder, manifest, index)
+        spans = [np.frombuffer(row[2], dtype=np.int32).reshape(-1, 2) for row in rows]
+        owners = np.repeat(ids, [len(s) for s in spans])
+        sentence_spans = np.column_stack([owners, np.concatenate(spans or [np.zeros((0, 2), np.int32)])])
+        sentence_vectors = np.frombuffer(b"".join(row[3] for row in rows), dtype=SENTENCE_DTYPE)
+        write_generation_files(
+            self.folder, manifest, index, sentence_spans, sentence_vectors.reshape(len(owners), manifest.dim)
+        )
         return publish_generation(self.index_dir, self.folder).name
 
     def close(self) -> None:
@@ -527,11 +541,12 @@ class LocalStore:
         return build_lock(self.index_dir)
 
     def previous(self) -> Manifest | None:
-        """The live generation's manifest, or None for a new folder; a broken one says how to start over."""
+        """The live generation's manifest (of any format version: the builder decides), or None for a
+        new folder; a broken one says how to start over."""
         if not (self.index_dir / "CURRENT").exists():
             return None
         try:
-            return Manifest.from_file(current_generation(self.index_dir) / MANIFEST)
+            return Manifest.from_file(current_generation(self.index_dir) / MANIFEST, any_version=True)
         except UserFacingError as exc:
             raise UserFacingError(f"{exc} (Or pass --rebuild to start over.)") from exc
 

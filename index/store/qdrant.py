@@ -33,11 +33,11 @@ import numpy as np
 from index.config import Settings, resolve
 from index.errors import IndexCorrupt, IndexNotFound, UserFacingError
 from index.language import detect_language
-from index.models import Chunk, DocInfo, Filters, IndexStats, SourceStats, source_attribution
-from index.store.base import PendingChunk, PendingDocument, Scored
+from index.models import Chunk, DocInfo, Filters, IndexStats, ScoredSentences, SourceStats, source_attribution
+from index.store.base import PendingChunk, PendingDocument, Scored, StoredVectors
 from index.store.generations import REBUILD_HINT, Manifest, build_lock
 from index.store.qdrant_engines import DENSE, SPARSE, ClientEngine, EdgeEngine, Engine, Found, PointData
-from index.store.vectors import FLAT_LIMIT
+from index.store.vectors import FLAT_LIMIT, SENTENCE_DTYPE
 
 STORE_FILE = "store.json"  # in the index folder: which store serves it, and the collection
 FILTER_CACHE = 256
@@ -226,6 +226,20 @@ class QdrantReader:
         exact = self._manifest.chunks <= FLAT_LIMIT or allowed is not None  # as the local store: HNSW when large
         return self.engine.search(self._name, DENSE, vector.astype(np.float32).tolist(), n, ids, exact)
 
+    def sentence_scores(self, vector: np.ndarray, ids: Iterable[int]) -> dict[int, ScoredSentences]:
+        """Each chunk's sentences (spans into its text) with the similarity of their stored vectors."""
+        found = self.engine.retrieve(
+            self._name, [int(i) for i in ids], payload=["sentence_spans"], dense=False, sentences=True
+        )
+        scored = {}
+        for f in found:
+            if f.sentences is None or "sentence_spans" not in f.payload:
+                continue
+            scores = np.asarray(f.sentences, dtype=np.float32) @ vector.astype(np.float32)
+            spans = np.asarray(f.payload["sentence_spans"], dtype=np.int64).reshape(-1, 2)
+            scored[f.id] = ScoredSentences(spans=spans, scores=scores)
+        return scored
+
     def dense_scores(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact cosine similarity of the question to each of ``ids``."""
         found = {f.id: f.dense for f in self.engine.retrieve(self._name, ids.tolist(), payload=False, dense=True)}
@@ -329,6 +343,15 @@ class QdrantReader:
         self.engine.close()
 
 
+def _stored(found: Found) -> StoredVectors | None:
+    """A chunk point's vectors in the builder's reuse format (float32 chunk, float16 sentences)."""
+    if found.dense is None or found.sentences is None:
+        return None
+    return StoredVectors(
+        np.asarray(found.dense, dtype=np.float32).tobytes(), np.asarray(found.sentences, dtype=SENTENCE_DTYPE).tobytes()
+    )
+
+
 def _document_passes(info: DocInfo, filters: Filters) -> bool:
     """The source and date rules of the local store's filter SQL, on one document."""
     if filters.sources:
@@ -379,47 +402,46 @@ class QdrantWriter:
 
     def _with_vectors(self, source: str, batch: list[PointData]) -> None:
         chunk_ids = [p.id for p in batch if p.sparse is not None]
-        dense = {f.id: f.dense for f in self.engine.retrieve(source, chunk_ids, payload=False, dense=True)}
-        self.engine.upsert(self.name, [PointData(p.id, p.payload, dense.get(p.id), p.sparse) for p in batch])
+        found = {f.id: f for f in self.engine.retrieve(source, chunk_ids, payload=False, dense=True, sentences=True)}
+        self.engine.upsert(
+            self.name,
+            [
+                PointData(p.id, p.payload, f.dense, p.sparse, f.sentences) if (f := found.get(p.id)) else p
+                for p in batch
+            ],
+        )
 
     def _sparse_of(self, payload: dict[str, Any]) -> tuple[list[int], list[float]]:
         return self._sparse.document(f"{payload['title']}\n{payload['text']}", payload.get("language", "english"))
 
-    def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, bytes]:
+    def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, StoredVectors]:
         """Delete documents with their chunks; return their vectors by embedding hash for reuse."""
         if not doc_ids or self._previous is None:
             return {}
         self._ensure(self._previous_dim())
-        found = list(self.engine.scroll(self.name, {"kind": "chunk", "doc_id": list(doc_ids)}, payload=["embed_hash"]))
-        vectors = {
-            f.id: f.dense for f in self.engine.retrieve(self.name, [f.id for f in found], payload=False, dense=True)
-        }
-        reusable = {
-            f.payload["embed_hash"]: np.asarray(vectors[f.id], dtype=np.float32).tobytes()
-            for f in found
-            if f.id in vectors
-        }
-        doc_points = [point_id(f"doc:{d}") for d in doc_ids]
-        self.engine.delete(self.name, [f.id for f in found] + doc_points)
-        return reusable
+        ids = [f.id for f in self.engine.scroll(self.name, {"kind": "chunk", "doc_id": list(doc_ids)}, payload=False)]
+        found = self.engine.retrieve(self.name, ids, payload=["embed_hash"], dense=True, sentences=True)
+        reusable = {f.payload["embed_hash"]: stored if (stored := _stored(f)) else None for f in found}
+        self.engine.delete(self.name, ids + [point_id(f"doc:{d}") for d in doc_ids])
+        return {k: v for k, v in reusable.items() if v is not None}
 
     def _previous_dim(self) -> int:
         found = self.engine.retrieve(self._previous, [MANIFEST_ID], payload=True, dense=False)
         return int(json.loads(found[0].payload["manifest"])["dim"])
 
-    def stored_vector(self, embed_hash: str) -> bytes | None:
-        """The vector of a stored chunk with this embedding hash, if any."""
+    def stored_vectors(self, embed_hash: str) -> StoredVectors | None:
+        """The vectors of a stored chunk with this embedding hash, if any."""
         if not self._created:
             return None
         for found in self.engine.scroll(self.name, {"kind": "chunk", "embed_hash": embed_hash}, payload=False):
-            vectors = self.engine.retrieve(self.name, [found.id], payload=False, dense=True)
-            if vectors and vectors[0].dense is not None:
-                return np.asarray(vectors[0].dense, dtype=np.float32).tobytes()
+            for point in self.engine.retrieve(self.name, [found.id], payload=False, dense=True, sentences=True):
+                if stored := _stored(point):
+                    return stored
         return None
 
     def insert(self, documents: Sequence[PendingDocument], chunks: Sequence[PendingChunk]) -> None:
         """Add documents (payload-only points) and their chunks (dense + BM25 vectors, payload)."""
-        dims = {len(c.vector) // 4 for c in chunks if c.vector}
+        dims = {len(c.vectors.chunk) // 4 for c in chunks if c.vectors}
         self._ensure(dims.pop() if dims else self._dim or (self._previous_dim() if self._previous else 1))
         languages = {p.document.doc_id: _bm25_language(p.document.text) for p in documents}
         points = []
@@ -449,12 +471,21 @@ class QdrantWriter:
                 "title": chunk.title,
                 "countries": list(chunk.countries),
                 "embed_hash": chunk.embed_hash,
+                "sentence_spans": [list(span) for span in chunk.sentence_spans],
                 "date": dates.get(chunk.doc_id),
                 "language": languages.get(chunk.doc_id, "english"),
             }
-            dense = np.frombuffer(chunk.vector, dtype=np.float32).tolist() if chunk.vector else None
+            if chunk.vectors is None:
+                raise ValueError(f"chunk {chunk.seq} of {chunk.doc_id} has no vectors")
+            dense = np.frombuffer(chunk.vectors.chunk, dtype=np.float32).tolist()
+            dim = len(dense)
+            sentences = np.frombuffer(chunk.vectors.sentences, dtype=SENTENCE_DTYPE).reshape(-1, dim)
             key = f"chunk:{chunk.doc_id}:{chunk.seq}:{chunk.start}:{chunk.embed_hash}"
-            points.append(PointData(point_id(key), payload, dense, self._sparse_of(payload)))
+            points.append(
+                PointData(
+                    point_id(key), payload, dense, self._sparse_of(payload), sentences.astype(np.float32).tolist()
+                )
+            )
         self.engine.upsert(self.name, points)
 
     def counts(self) -> tuple[int, int]:

@@ -9,7 +9,8 @@
   and the alias ``<collection>`` switched to a new one in a single atomic alias update.
 
 Each generation holds three kinds of points, told apart by the ``kind`` payload: ``chunk`` (a
-named dense vector ``dense``, the BM25 sparse vector ``bm25`` and the chunk's payload), ``doc``
+named dense vector ``dense``, its sentences' vectors as the multivector ``sentences`` (MaxSim,
+float16), the BM25 sparse vector ``bm25`` and the chunk's payload), ``doc``
 (a document's citation fields and cleaned text, no vectors) and one ``manifest``.
 """
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-DENSE, SPARSE = "dense", "bm25"
+DENSE, SPARSE, SENTENCES = "dense", "bm25", "sentences"
 KEYWORD_FIELDS = ("kind", "doc_id", "countries", "embed_hash", "language")
 SCROLL_PAGE = 1024
 UPSERT_BATCH = 256
@@ -36,6 +37,7 @@ class PointData:
     payload: dict[str, Any]
     dense: Sequence[float] | None = None
     sparse: tuple[list[int], list[float]] | None = None
+    sentences: Sequence[Sequence[float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Found:
     id: int
     payload: dict[str, Any]
     dense: list[float] | None = None
+    sentences: list[list[float]] | None = None
 
 
 class Engine(Protocol):
@@ -89,8 +92,10 @@ class Engine(Protocol):
         dense search is exact unless ``exact`` is False (then HNSW)."""
         ...
 
-    def retrieve(self, name: str, ids: Sequence[int], *, payload: bool, dense: bool) -> list[Found]:
-        """Points by id."""
+    def retrieve(
+        self, name: str, ids: Sequence[int], *, payload: bool | list[str], dense: bool, sentences: bool = False
+    ) -> list[Found]:
+        """Points by id, with the payload (or some of its keys) and the vectors asked for."""
         ...
 
     def scroll(self, name: str, match: Mapping[str, Any], *, payload: bool | list[str] = True) -> Iterator[Found]:
@@ -140,7 +145,15 @@ class EdgeEngine:
     def create(self, name: str, dim: int) -> None:
         q = self.q
         config = q.EdgeConfig(
-            vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
+            vectors={
+                DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine),
+                SENTENCES: q.EdgeVectorParams(
+                    size=dim,
+                    distance=q.Distance.Cosine,
+                    multivector_config=q.MultiVectorConfig(q.MultiVectorComparator.MaxSim),
+                    datatype=q.VectorStorageDatatype.Float16,
+                ),
+            },
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
             wal_enabled=False,  # durable at flush; lets a bot read while a build writes another shard
         )
@@ -188,6 +201,8 @@ class EdgeEngine:
             vector[DENSE] = list(point.dense)
         if point.sparse is not None:
             vector[SPARSE] = self.q.SparseVector(indices=point.sparse[0], values=point.sparse[1])
+        if point.sentences is not None:
+            vector[SENTENCES] = [list(row) for row in point.sentences]
         return self.q.Point(point.id, vector, point.payload)
 
     def upsert(self, name: str, points: Sequence[PointData]) -> None:
@@ -216,11 +231,13 @@ class EdgeEngine:
         )
         return [(int(p.id), float(p.score)) for p in self._shard(name).query(request)]
 
-    def retrieve(self, name: str, ids: Sequence[int], *, payload: bool, dense: bool) -> list[Found]:
-        records = self._shard(name).retrieve(
-            [int(i) for i in ids], with_payload=payload, with_vector=[DENSE] if dense else False
-        )
-        return [_found(r.id, r.payload, r.vector, dense) for r in records]
+    def retrieve(
+        self, name: str, ids: Sequence[int], *, payload: bool | list[str], dense: bool, sentences: bool = False
+    ) -> list[Found]:
+        selector = self.q.PayloadSelector.Include(payload) if isinstance(payload, list) else payload
+        wanted = [n for n, on in ((DENSE, dense), (SENTENCES, sentences)) if on]
+        records = self._shard(name).retrieve([int(i) for i in ids], with_payload=selector, with_vector=wanted or False)
+        return [_found(r.id, r.payload, r.vector) for r in records]
 
     def scroll(self, name: str, match: Mapping[str, Any], *, payload: bool | list[str] = True) -> Iterator[Found]:
         q = self.q
@@ -237,7 +254,7 @@ class EdgeEngine:
                 )
             )
             for r in records:
-                yield _found(r.id, r.payload, None, False)
+                yield _found(r.id, r.payload, None)
             if offset is None:
                 return
 
@@ -286,7 +303,15 @@ class ClientEngine:
         m = self.m
         self.client.create_collection(
             name,
-            vectors_config={DENSE: m.VectorParams(size=dim, distance=m.Distance.COSINE)},
+            vectors_config={
+                DENSE: m.VectorParams(size=dim, distance=m.Distance.COSINE),
+                SENTENCES: m.VectorParams(
+                    size=dim,
+                    distance=m.Distance.COSINE,
+                    multivector_config=m.MultiVectorConfig(comparator=m.MultiVectorComparator.MAX_SIM),
+                    datatype=m.Datatype.FLOAT16,
+                ),
+            },
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             **({} if self.local else {"replication_factor": self.replicas, "write_consistency_factor": 1}),
         )
@@ -333,6 +358,8 @@ class ClientEngine:
                     vector[DENSE] = list(p.dense)
                 if p.sparse is not None:
                     vector[SPARSE] = m.SparseVector(indices=p.sparse[0], values=p.sparse[1])
+                if p.sentences is not None:
+                    vector[SENTENCES] = [list(row) for row in p.sentences]
                 batch.append(m.PointStruct(id=p.id, vector=vector, payload=p.payload))
             self.client.upsert(name, batch, wait=True)
 
@@ -358,11 +385,12 @@ class ClientEngine:
         )
         return [(int(p.id), float(p.score)) for p in response.points]
 
-    def retrieve(self, name: str, ids: Sequence[int], *, payload: bool, dense: bool) -> list[Found]:
-        records = self.client.retrieve(
-            name, [int(i) for i in ids], with_payload=payload, with_vectors=[DENSE] if dense else False
-        )
-        return [_found(r.id, r.payload, r.vector, dense) for r in records]
+    def retrieve(
+        self, name: str, ids: Sequence[int], *, payload: bool | list[str], dense: bool, sentences: bool = False
+    ) -> list[Found]:
+        wanted = [n for n, on in ((DENSE, dense), (SENTENCES, sentences)) if on]
+        records = self.client.retrieve(name, [int(i) for i in ids], with_payload=payload, with_vectors=wanted or False)
+        return [_found(r.id, r.payload, r.vector) for r in records]
 
     def scroll(self, name: str, match: Mapping[str, Any], *, payload: bool | list[str] = True) -> Iterator[Found]:
         m = self.m
@@ -378,7 +406,7 @@ class ClientEngine:
                 name, scroll_filter=m.Filter(must=conditions), limit=SCROLL_PAGE, offset=offset, with_payload=payload
             )
             for r in records:
-                yield _found(r.id, r.payload, None, False)
+                yield _found(r.id, r.payload, None)
             if offset is None:
                 return
 
@@ -389,6 +417,12 @@ class ClientEngine:
         self.client.close()
 
 
-def _found(point_id: Any, payload: Any, vector: Any, dense: bool) -> Found:
-    values = vector.get(DENSE) if dense and isinstance(vector, dict) else None
-    return Found(int(point_id), dict(payload or {}), list(values) if values is not None else None)
+def _found(point_id: Any, payload: Any, vector: Any) -> Found:
+    vectors = vector if isinstance(vector, dict) else {}
+    dense, sentences = vectors.get(DENSE), vectors.get(SENTENCES)
+    return Found(
+        int(point_id),
+        dict(payload or {}),
+        list(dense) if dense is not None else None,
+        [list(row) for row in sentences] if sentences is not None else None,
+    )

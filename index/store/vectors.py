@@ -1,19 +1,38 @@
-"""The local store's vector files: which FAISS index for how many vectors, reading and writing it.
+"""The local store's vector files: which FAISS index for how many vectors, reading and writing it;
+and the sentence vectors beside it.
 
 FAISS ids are the SQLite chunk ids (an ``IndexIDMap2``). Vectors are normalised, so inner
 product is cosine similarity. Every index keeps the exact vectors in a flat storage, which
 readers use for exact re-scoring without copying them (``flat_matrix``).
+
+Sentence vectors are only ever scored for a few hundred candidate chunks at a time, never
+searched, so they need no index: a float16 NumPy array (half the memory; similarities change
+by under 0.002) memory-mapped by every reader, and an array of (chunk id, start, end) rows
+sorted by chunk id that says which rows belong to which chunk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from index.errors import IndexCorrupt
-from index.store.generations import FAISS_FILE, MANIFEST, REBUILD_HINT, STORE, Manifest
+from index.models import ScoredSentences
+from index.store.generations import (
+    FAISS_FILE,
+    MANIFEST,
+    REBUILD_HINT,
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    STORE,
+    Manifest,
+)
+
+SENTENCE_DTYPE = np.float16
 
 # Up to this many vectors exact search is fast enough (one query scans 50k x 384 in a few ms on
 # one core) and rebuilding it is instant; above it, HNSW (bench/scale.py; figures in bench/results/report.md).
@@ -73,10 +92,68 @@ def read_faiss(path: Path, *, mmap: bool | None = None) -> faiss.Index:
         ) from exc
 
 
-def write_generation_files(folder: Path, manifest: Manifest, index: faiss.Index) -> None:
-    """Write the FAISS file and the manifest (with file sizes) into a generation folder."""
+@dataclass(frozen=True)
+class SentenceMatrix:
+    """Every chunk's sentence vectors (float16, one row per sentence) and their (chunk id, start,
+    end) rows, sorted by chunk id; start and end are offsets into the chunk's text."""
+
+    spans: np.ndarray  # int64, shape (sentences, 3)
+    vectors: np.ndarray  # SENTENCE_DTYPE, shape (sentences, dim)
+
+    def scores(self, vector: np.ndarray, ids: Iterable[int]) -> dict[int, ScoredSentences]:
+        """The sentences of each chunk id with their cosine similarity to ``vector``."""
+        ids = np.unique(np.fromiter((int(i) for i in ids), dtype=np.int64))
+        owners = self.spans[:, 0]
+        first = np.searchsorted(owners, ids, side="left")
+        last = np.searchsorted(owners, ids, side="right")
+        counts = last - first
+        # Row numbers of every wanted chunk's sentences, in one array (no Python loop over rows).
+        rows = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        similarity = self.vectors[rows].astype(np.float32) @ vector.astype(np.float32)
+        spans = np.asarray(self.spans[rows, 1:])
+        ends = np.cumsum(counts)
+        found = counts > 0
+        tops = np.full(len(ids), 0.0, dtype=np.float32)
+        if found.any():
+            tops[found] = np.maximum.reduceat(similarity, (ends - counts)[found])
+        return {
+            chunk_id: ScoredSentences(spans=spans[end - n : end], scores=similarity[end - n : end], top=top)
+            for chunk_id, n, end, top in zip(ids.tolist(), counts.tolist(), ends.tolist(), tops.tolist(), strict=True)
+            if n
+        }
+
+
+def read_sentences(folder: Path, dim: int) -> SentenceMatrix:
+    """Memory-map a generation's sentence files, or IndexCorrupt naming the file."""
+    arrays = []
+    for name in (SENTENCE_SPANS, SENTENCE_VECTORS):
+        path = folder / name
+        try:
+            arrays.append(np.load(path, mmap_mode="r", allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"The sentence file {path} cannot be read ({exc}). {REBUILD_HINT}") from exc
+    spans, vectors = arrays
+    if spans.ndim != 2 or spans.shape[1] != 3 or vectors.shape != (len(spans), dim):
+        raise IndexCorrupt(
+            f"The sentence files in {folder} do not match ({spans.shape} spans, {vectors.shape} vectors "
+            f"of {dim} dimensions expected). {REBUILD_HINT}"
+        )
+    return SentenceMatrix(spans=spans, vectors=vectors)
+
+
+def write_generation_files(
+    folder: Path, manifest: Manifest, index: faiss.Index, sentence_spans: np.ndarray, sentence_vectors: np.ndarray
+) -> None:
+    """Write the FAISS file, the sentence files and the manifest (with file sizes) into a generation folder.
+
+    ``sentence_spans`` holds (chunk id, start, end) rows sorted by chunk id; ``sentence_vectors``
+    the matching rows of vectors.
+    """
     faiss.write_index(index, str(folder / FAISS_FILE))
-    manifest.files = {name: (folder / name).stat().st_size for name in (STORE, FAISS_FILE)}
+    np.save(folder / SENTENCE_SPANS, np.ascontiguousarray(sentence_spans, dtype=np.int64), allow_pickle=False)
+    np.save(folder / SENTENCE_VECTORS, np.ascontiguousarray(sentence_vectors, dtype=SENTENCE_DTYPE), allow_pickle=False)
+    names = (STORE, FAISS_FILE, SENTENCE_SPANS, SENTENCE_VECTORS)
+    manifest.files = {name: (folder / name).stat().st_size for name in names}
     (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
 
 
