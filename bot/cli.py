@@ -153,20 +153,27 @@ def cmd_bot(args: argparse.Namespace, context: Invocation) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
-    """Evaluate retrieval on a BEIR folder or a steppe question set."""
-    from index import evaluation
+    """Evaluate retrieval on a BEIR folder or on steppe question sets."""
+    from index import evaluation, evaluation_sets
 
     settings = _settings(args, context)
     modes = [args.mode] if args.mode else list(evaluation.DEFAULT_MODES)
     if args.beir:
         report = evaluation.evaluate_beir(
-            Path(args.beir), modes=modes, model=args.model, progress=not args.json, settings=settings
+            Path(args.beir),
+            modes=modes,
+            model=args.model,
+            index_dir=Path(args.index_dir) if args.index_dir else None,
+            progress=not args.json,
+            settings=settings,
         )
     elif args.questions:
-        report = evaluation.evaluate_questions(Path(args.questions), settings.index_dir, modes=modes, settings=settings)
+        report = evaluation_sets.evaluate_questions(
+            args.questions, settings.index_dir, modes=modes, split=args.split, settings=settings
+        )
     else:
         raise UserFacingError("Give --beir DIR or --questions FILE.")
-    print(json.dumps(report, indent=2) if args.json else evaluation.format_report(report))
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else evaluation.format_report(report))
     return 0
 
 
@@ -234,10 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="measure retrieval quality")
     evaluate.add_argument("--beir", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv")
-    evaluate.add_argument("--questions", help="a steppe question set (eval/questions.jsonl)")
+    evaluate.add_argument(
+        "--questions", nargs="+", metavar="FILE", help="steppe question sets (files or globs: 'eval/chat_*.jsonl')"
+    )
+    evaluate.add_argument("--split", choices=["dev", "test"], help="only questions of this frozen split")
     evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--index-dir")
+    evaluate.add_argument("--json", action="store_true", help="the report with every question's ranks, as JSON")
+    evaluate.add_argument("--index-dir", help="the index to evaluate (with --beir: where to build and reuse it)")
     evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
     evaluate.set_defaults(func=cmd_eval)
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.strings import DEFAULT_LANG, has, plural, t, t_text
 from bot.strings import number as format_number
-from index.models import Answer, DocInfo, Excerpt, IndexStats, Passage, SourceStats
+from index.models import Answer, DocInfo, Excerpt, Hit, IndexStats, Passage, SourceStats
 
 TELEGRAM_LIMIT = 4096
 PER_PAGE = 3
@@ -190,6 +190,20 @@ def citation_text(doc: DocInfo, number: int | None = None) -> str:
     return f"[{number}] {line}" if number is not None else line
 
 
+def also_line(hit: Hit, lang: str = DEFAULT_LANG) -> str:
+    """Where else a collapsed passage appears: "also in the 2025 and 2015 editions", or the titles
+    of the other documents; empty for a passage that stands alone."""
+    if not hit.also:
+        return ""
+    docs = [h.doc for h in hit.also]
+    if all(d.edition for d in docs):
+        years = [d.edition or "" for d in docs]
+        joined = years[0] if len(years) == 1 else f"{', '.join(years[:-1])} {t_text('and', lang)} {years[-1]}"
+        return t_text("also_editions", lang, years=joined)
+    titles = "; ".join(dict.fromkeys(preview(d.title or d.path, TITLE_PREVIEW) for d in docs))
+    return t_text("also_in", lang, titles=titles)
+
+
 def _spans(text: str, highlights: Sequence[tuple[int, int]], end: int) -> list[tuple[str, bool]]:
     """Split ``text[:end]`` into (segment, highlighted) pieces; bad spans are clamped or dropped."""
     merged: list[list[int]] = []
@@ -223,7 +237,8 @@ def _html_piece(segment: str, highlighted: bool) -> str:
 def _excerpt_block(excerpt: Excerpt, number: int, end: int | None = None, lang: str = DEFAULT_LANG) -> str:
     end = len(excerpt.text) if end is None else end
     body = _excerpt_markup(excerpt, end, _html_piece)
-    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}"
+    also = also_line(excerpt.hit, lang)
+    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}" + (f" ({esc(also)})" if also else "")
 
 
 def _fitted_block(excerpt: Excerpt, number: int, budget: int, lang: str = DEFAULT_LANG) -> str:
@@ -383,7 +398,9 @@ def render_text(answer: Answer, *, color: bool = False, lang: str = DEFAULT_LANG
     for number, excerpt in enumerate(answer.excerpts, 1):
         lines += ["", f"[{number}] {_excerpt_markup(excerpt, len(excerpt.text), mark)}"]
     lines += ["", "Sources:"]
-    lines += [citation_text(excerpt.hit.doc, number) for number, excerpt in enumerate(answer.excerpts, 1)]
+    for number, excerpt in enumerate(answer.excerpts, 1):
+        also = also_line(excerpt.hit, lang)
+        lines.append(citation_text(excerpt.hit.doc, number) + (f" ({also})" if also else ""))
     return "\n".join(lines)
 
 

@@ -18,12 +18,11 @@ import numpy as np
 from index.config import Settings
 from index.embedding import Embedder, check_compatible, load_embedder
 from index.errors import EmptyQuery, ModelMismatch, UserFacingError
-from index.language import NON_ENGLISH, detect_language
 from index.models import Chunk, DocInfo, Filters, Hit
 from index.search.diversify import diversify, pool_size
 from index.search.fusion import fuse, fusion_weight
-from index.search.query import MAX_QUERY_CHARS, cross_lingual_query, query_terms
-from index.search.rules import prefer_years, years_in
+from index.search.query import MAX_QUERY_CHARS, dense_query, query_terms, search_query
+from index.search.rules import named_sources, prefer_named, years_in
 from index.store import Manifest, StoreReader, open_store
 
 MODES = ("dense", "bm25", "hybrid")
@@ -56,6 +55,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sources: frozenset[str] | None = None
         self._cache_lock = threading.Lock()
 
     @classmethod
@@ -99,10 +99,7 @@ class Searcher:
             if cached is not None:
                 self._query_cache.move_to_end(text)
                 return cached
-        dense_text = text
-        if detect_language(text) in NON_ENGLISH:
-            _, dense_text = cross_lingual_query(text, query_terms(text))
-        vector = self.embedder.encode_queries([dense_text])[0]
+        vector = self.embedder.encode_queries([dense_query(text)])[0]
         with self._cache_lock:
             self._query_cache[text] = vector
             if len(self._query_cache) > QUERY_CACHE:
@@ -128,13 +125,9 @@ class Searcher:
         if mode not in MODES:
             raise UserFacingError(f"Unknown search mode {mode!r}; choose one of {', '.join(MODES)}.")
         query = query.strip()[:MAX_QUERY_CHARS]
-        terms = query_terms(query)
-        if not terms:
+        if not query_terms(query):
             raise EmptyQuery("The question has no words to search for. Please ask in words.")
-        language = detect_language(query)
-        if language in NON_ENGLISH:
-            # BM25 over English text cannot match a Russian question; the region's names can be looked up.
-            terms, _ = cross_lingual_query(query, terms)
+        terms, language = search_query(query)
         allowed = self.store.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
         if dense_weight is None:
@@ -154,11 +147,10 @@ class Searcher:
         else:
             scored = dense_hits if mode == "dense" else bm25_hits
 
-        if years_in(query) and scored:
-            scored = prefer_years(scored, query, self._documents_of(scored))
+        scored = self._prefer_named(scored, query, k)
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
         return SearchResult(
-            hits=self._diversified(ranked, k) if diversify else self._hits(ranked[:k]),
+            hits=self._diversified(ranked, k, query) if diversify else self._hits(ranked[:k]),
             top_dense=max(dense_hits.values(), default=0.0),
             top_bm25=max(bm25_hits.values(), default=0.0),
             query_terms=len(terms),
@@ -196,6 +188,25 @@ class Searcher:
             bm25_hits.update(self.store.bm25(terms, len(unscored), None, among=unscored))
         return bm25_hits
 
+    @property
+    def sources(self) -> frozenset[str]:
+        """Every source name in this generation (for sources named in a question)."""
+        if self._sources is None:
+            self._sources = frozenset(doc.source for doc in self.store.documents.values())
+        return self._sources
+
+    def _prefer_named(self, scored: dict[int, float], query: str, k: int) -> dict[int, float]:
+        """The year and source rules (rules.py), when the question names a year or a source."""
+        years = years_in(query)
+        sources = named_sources(query, self.sources)
+        if not scored or not (years or sources):
+            return scored
+        texts = {}
+        if years:  # passages mentioning the year: checked among those that can reach the results
+            best = sorted(scored, key=lambda i: -scored[i])[: pool_size(k)]
+            texts = {i: c.text for i, c in self.store.chunks(best).items()}
+        return prefer_named(scored, query, self._documents_of(scored), texts, self.sources)
+
     def _documents_of(self, scored: dict[int, float]) -> dict[int, DocInfo | None]:
         documents = self.store.documents
         return {chunk_id: documents.get(doc_id) for chunk_id, doc_id in self.store.chunk_documents(scored).items()}
@@ -205,9 +216,23 @@ class Searcher:
         found = [(chunks[i], s) for i, s in ranked if i in chunks]
         return self._numbered(found)
 
-    def _diversified(self, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
+    def _diversified(self, ranked: list[tuple[int, float]], k: int, query: str) -> list[Hit]:
         chunks = self.store.chunks(i for i, _ in ranked[: pool_size(k)])
-        return self._numbered(diversify(ranked, chunks, k))
+        documents = self.store.documents
+        placed = diversify(
+            ranked, chunks, k, docs=documents, years=years_in(query), document_text=self.store.document_text
+        )
+        return [
+            Hit(
+                chunk=p.chunk,
+                doc=documents[p.chunk.doc_id],
+                score=float(p.score),
+                rank=rank,
+                parts=tuple(p.parts) if len(p.parts) > 1 else (),
+                also=tuple(Hit(chunk=c, doc=documents[c.doc_id], score=float(p.score), rank=rank) for c in p.also),
+            )
+            for rank, p in enumerate(placed, 1)
+        ]
 
     def _numbered(self, chosen: list[tuple[Chunk, float]]) -> list[Hit]:
         documents = self.store.documents
