@@ -213,6 +213,7 @@ def _judge(library, question: dict, gold: Sequence[GoldSpan], mode: str) -> dict
     shown = [excerpt.hit for excerpt in answer.excerpts] if answer.answered else []
     row["shown_count"] = len(shown)
     row["top_dense"] = round(ranked.top_dense, 4)
+    row["best_sentence"] = round(_best_sentence(library, text, ranked, mode), 4)
     if answerable:
         row["raw"] = first_relevant(raw.hits, gold)
         row["ranked"] = first_relevant(ranked.hits, gold)
@@ -224,6 +225,23 @@ def _judge(library, question: dict, gold: Sequence[GoldSpan], mode: str) -> dict
             for h in ranked.hits
         ]
     return row
+
+
+def _best_sentence(library, text: str, ranked, mode: str) -> float:
+    """The similarity the "not found" decision rests on (for calibrating its threshold)."""
+    from index.answer import AnswerPolicy, decide
+
+    searcher = library.searcher
+    decision = decide(
+        text,
+        ranked,
+        policy=AnswerPolicy.for_model(searcher.manifest.model),
+        mode=mode,
+        embedder=searcher.embedder,
+        query_vector=searcher.encode_query(text),
+        score_all=False,
+    )
+    return decision.sentences.best()
 
 
 def _recall(ranks: list[int | None], k: int) -> float:
