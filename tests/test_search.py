@@ -12,7 +12,16 @@ from fakelib import FakeLibrary, Recorder
 from index.glossary import english_names, expansions
 from index.models import Chunk, DocInfo
 from index.search.diversify import MAX_MERGED_CHARS, diversify, merge_chunks
-from index.search.fusion import DENSE_WEIGHT, fuse, fusion_weight
+from index.search.fusion import (
+    CROSS_LINGUAL_WEIGHTS,
+    DEFAULT_WEIGHTS,
+    ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS,
+    FusionWeights,
+    adaptive_fuse,
+    agreement,
+    fuse,
+    fusion_weights,
+)
 from index.search.query import dense_query, search_query
 from index.search.rules import (
     SOURCE_BOOST,
@@ -45,11 +54,32 @@ def test_fuse_normalises_each_signal_and_weighs_them() -> None:
 
 
 def test_fusion_weights_by_model_and_language() -> None:
-    assert fusion_weight("all-MiniLM-L6-v2", "en", False) == DENSE_WEIGHT == 0.6
-    assert fusion_weight("all-MiniLM-L6-v2", "ru", False) == 0.5
-    assert fusion_weight("multilingual", "en") == 0.7 and fusion_weight("multilingual", "kk") == 0.8
-    assert fusion_weight("some/other-model", "ru", True) == 0.8
-    assert fusion_weight("some/other-model", "ru", False) == 0.5
+    assert fusion_weights("all-MiniLM-L6-v2", "en", False) == DEFAULT_WEIGHTS
+    assert fusion_weights("all-MiniLM-L6-v2", "ru", False) == ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS
+    assert fusion_weights("some/other-model", "ru", True) == CROSS_LINGUAL_WEIGHTS
+    assert fusion_weights("some/other-model", "ru", False) == ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS
+    assert fusion_weights("some/other-model", "en", True) == DEFAULT_WEIGHTS
+
+
+def test_agreement_is_the_share_of_common_passages_in_both_top_lists() -> None:
+    dense = {i: 1.0 - i / 100 for i in range(1, 21)}  # 1..20, best first
+    assert agreement(dense, {i: 30.0 - i for i in range(1, 11)}) == 1.0
+    assert agreement(dense, {i: 30.0 - i for i in range(6, 16)}) == 0.5
+    assert agreement(dense, {i: 1.0 for i in range(50, 60)}) == 0.0
+    assert agreement(dense, {1: 0.0, 2: 0.0}) == 0.0 and agreement({}, {1: 2.0}) == 0.0  # no BM25 match, no dense
+    assert agreement({1: 0.9, 2: 0.8}, {1: 3.0}) == 1.0  # short lists compare as deep as the shorter one
+
+
+def test_fusion_leans_on_dense_when_the_rankings_disagree() -> None:
+    weights = FusionWeights(agreeing=0.5, disagreeing=0.9)
+    assert weights.weight(1.0) == 0.5 and weights.weight(0.0) == 0.9 and weights.weight(0.5) == pytest.approx(0.7)
+    dense = {1: 0.9, 2: 0.8, 3: 0.1}
+    # BM25 loves a passage dense finds dull: they disagree, so dense decides.
+    fused, alpha = adaptive_fuse(dense, {3: 10.0}, weights)
+    assert alpha == 0.9 and max(fused, key=fused.get) == 1
+    # BM25 confirms dense's first choice: BM25 gets its full say.
+    fused, alpha = adaptive_fuse(dense, {1: 10.0, 2: 9.0, 3: 1.0}, weights)
+    assert alpha == 0.5 and fused == fuse(dense, {1: 10.0, 2: 9.0, 3: 1.0}, 0.5)
 
 
 # --- the year and source rules ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from index.embedding import Embedder, check_compatible, load_embedder
 from index.errors import EmptyQuery, ModelMismatch, UserFacingError
 from index.models import Chunk, DocInfo, Filters, Hit
 from index.search.diversify import diversify, pool_size
-from index.search.fusion import fuse, fusion_weight
+from index.search.fusion import adaptive_fuse, fuse, fusion_weights
 from index.search.query import MAX_QUERY_CHARS, dense_query, query_terms, search_query
 from index.search.rules import named_sources, prefer_named, years_in
 from index.store import Manifest, StoreReader, open_store
@@ -130,8 +130,6 @@ class Searcher:
         terms, language = search_query(query)
         allowed = self.store.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
-        if dense_weight is None:
-            dense_weight = fusion_weight(self.manifest.model, language, self.embedder.multilingual)
 
         dense_hits: dict[int, float] = {}
         bm25_hits: dict[int, float] = {}
@@ -143,7 +141,11 @@ class Searcher:
             bm25_hits = dict(self.store.bm25(terms, n, allowed))
         if mode == "hybrid":
             bm25_hits = self._hybrid_candidates(terms, n, allowed, vector, dense_hits)
-            scored = fuse(dense_hits, bm25_hits, dense_weight)
+            if dense_weight is None:  # adaptive: by how much the two rankings agree (fusion.py)
+                weights = fusion_weights(self.manifest.model, language, self.embedder.multilingual)
+                scored, dense_weight = adaptive_fuse(dense_hits, bm25_hits, weights)
+            else:
+                scored = fuse(dense_hits, bm25_hits, dense_weight)
         else:
             scored = dense_hits if mode == "dense" else bm25_hits
 
