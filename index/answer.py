@@ -6,7 +6,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,8 +28,11 @@ ANSWER_THRESHOLDS = {"all-MiniLM-L6-v2": 0.54, "multilingual": 0.845}
 CROSS_LINGUAL_THRESHOLDS = {"multilingual": 0.805}
 DEFAULT_THRESHOLD = 0.54
 SENTENCE_HITS = 3  # the answer must be in one of this many top passages
-# Results far below the best one are dropped rather than shown as confident excerpts.
+# Results far below the best one are dropped rather than shown as confident excerpts: a result
+# whose dense similarity is under RELATIVE_KEEP of the best candidate's, or whose own score (fused,
+# dense or BM25, as the mode ranks) is under SCORE_CUTOFFS[mode] of the first result's.
 RELATIVE_KEEP = 0.75
+SCORE_CUTOFFS = {"hybrid": 0.0, "dense": 0.0, "bm25": 0.0}
 MAX_EXCERPT_CHARS = 700
 _WORD = re.compile(r"\w+")
 
@@ -40,6 +43,7 @@ class AnswerPolicy:
 
     threshold: float
     relative_keep: float = RELATIVE_KEEP
+    score_cutoffs: Mapping[str, float] = field(default_factory=lambda: dict(SCORE_CUTOFFS))
     max_excerpt_chars: int = MAX_EXCERPT_CHARS
     cross_lingual_threshold: float | None = None  # for questions not in English; None: ``threshold``
 
@@ -201,11 +205,15 @@ def years_covered(question: str, hits: Sequence[Hit]) -> bool:
 
 
 def relevant_hits(result: SearchResult, policy: AnswerPolicy, mode: str) -> list[Hit]:
-    """The hits worth showing: similar enough to the question in absolute and relative terms."""
-    if mode == "bm25" or not result.dense:
-        return result.hits
-    floor = max(policy.threshold * 0.8, result.top_dense * policy.relative_keep)
-    kept = [hit for hit in result.hits if result.dense.get(hit.chunk.chunk_id, 0.0) >= floor]
+    """The hits worth showing: none far below the first in score, nor (with a dense signal) far
+    less similar to the question than the best candidate; the first hit always stays."""
+    if not result.hits:
+        return []
+    cut = policy.score_cutoffs.get(mode, 0.0) * result.hits[0].score
+    kept = [hit for hit in result.hits if hit.score >= cut]
+    if mode != "bm25" and result.dense:
+        floor = max(policy.threshold * 0.8, result.top_dense * policy.relative_keep)
+        kept = [hit for hit in kept if result.dense.get(hit.chunk.chunk_id, 0.0) >= floor]
     return kept or result.hits[:1]
 
 

@@ -219,11 +219,11 @@ def _judge(library, question: dict, gold: Sequence[GoldSpan], mode: str) -> dict
         row["ranked"] = first_relevant(ranked.hits, gold)
         row["shown"] = first_relevant(shown, gold)
         row["highlight"] = highlight_overlaps(answer.excerpts[row["shown"] - 1], gold) if row["shown"] else None
-        # For offline sweeps of the cutoff: each ranked hit's scores and whether it answers.
-        row["hits"] = [
-            [round(ranked.dense.get(h.chunk.chunk_id, 0.0), 4), round(h.score, 4), is_relevant(h, gold)]
-            for h in ranked.hits
-        ]
+    # For offline sweeps of the cutoff: each ranked hit's scores and whether it answers.
+    row["hits"] = [
+        [round(ranked.dense.get(h.chunk.chunk_id, 0.0), 4), round(h.score, 4), is_relevant(h, gold)]
+        for h in ranked.hits
+    ]
     return row
 
 

@@ -120,6 +120,7 @@ _STEMS: tuple[tuple[str, str], ...] = (
     ("бакиев", "Bakiyev"),
     ("акаев", "Akayev"),
     ("лукашенко", "Lukashenko"),
+    ("талиб", "Taliban"),
 )
 
 # Whole words only (matched lower-cased): acronyms and names too short to be stems.
@@ -163,6 +164,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"евразийск\w* союз", re.IGNORECASE), "Eurasian Union"),
     (re.compile(r"российск\w* импери", re.IGNORECASE), "Russian Empire"),
     (re.compile(r"советск\w* союз", re.IGNORECASE), "Soviet Union"),
+    (re.compile(r"радио свобод", re.IGNORECASE), "Radio Liberty"),
 )
 
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
@@ -286,6 +288,46 @@ _INFORMAL = (
     (r"ethnic russians|russian speakers|russian-speaking|russian minority", "ethnic Russians", "Russian minority"),
     (r"annex\w*|irredent\w*|take back", "irredentism", "annexation"),
 )
+# Russian words for the same things: a Russian question reaches BM25 only through these and the
+# names above, so they carry its meaning into the English corpus.
+_RUSSIAN = (
+    (
+        r"военн\w* (союз\w*|блок\w*|альянс\w*)|оборонн\w* (союз\w*|блок\w*)",
+        "CSTO",
+        "Collective Security Treaty Organization",
+    ),
+    (r"(торгов|экономическ)\w* (союз\w*|блок\w*|пакт\w*)|общ\w* рын\w*", "Eurasian Economic Union", "EAEU"),
+    (r"содружеств\w*", "Commonwealth of Independent States", "CIS"),
+    (r"шанхайск\w*", "Shanghai Cooperation Organisation", "SCO"),
+    (r"(трудов\w* )?мигрант\w*|гастарбайтер\w*|заработк\w*|миграци\w*", "labor migrants", "remittances", "migration"),
+    (r"денежн\w* перевод\w*|перевод\w* (денег|домой)", "remittances"),
+    (r"космодром\w*|запуск\w* ракет\w*|ракет\w*", "Baikonur", "cosmodrome"),
+    (r"военн\w* баз\w*|баз\w*|войск\w*|военн\w*|солдат\w*|гарнизон\w*", "military base", "troops"),
+    (r"газ|газа|газу|газом|газе|газов\w*|газопровод\w*", "natural gas"),
+    (r"нефт\w*|нефтепровод\w*", "oil"),
+    (r"трубопровод\w*|газопровод\w*|нефтепровод\w*", "pipeline"),
+    (r"наркот\w*|героин\w*|опиум\w*|мак\w*", "drug trafficking", "narcotics"),
+    (r"распад\w*|развал\w*", "dissolution", "independence"),
+    (r"гэс|гидро\w*|плотин\w*", "hydroelectric", "hydropower"),
+    (r"аренд\w*", "lease", "rent"),
+    (r"ввп", "GDP"),
+    (r"выбор\w*|голосован\w*|референдум\w*", "election", "referendum"),
+    (r"кредит\w*|займ\w*|заём\w*|долг\w*", "loan", "debt"),
+    (r"президент\w*|глав\w* государств\w*|лидер\w*", "president"),
+    (r"границ\w*|пограничн\w*", "border"),
+    (r"хлоп\w*", "cotton"),
+    (r"ядерн\w*|атомн\w*|уран\w*", "nuclear", "uranium"),
+    (r"русскоязычн\w*|этническ\w* русск\w*|русск\w* меньшинств\w*", "ethnic Russians", "Russian minority"),
+    (r"язык\w*", "language"),
+    (r"торгов\w*|товарооборот\w*|экспорт\w*|импорт\w*", "trade", "exports"),
+    (r"независимост\w*", "independence"),
+    (r"терроризм\w*|террорист\w*|экстремис\w*|боевик\w*", "terrorism", "extremism", "militants"),
+    (r"учени[яйе]\w*", "military exercises"),
+    (r"нейтралитет\w*|нейтральн\w*", "neutrality"),
+    (r"союзник\w*", "ally", "alliance"),
+    (r"санкци\w*", "sanctions"),
+    (r"инвестиц\w*|инвестор\w*", "investment"),
+)
 # Everyday words that mean something else outside this domain ("drugs" in a medical question):
 # applied only when the question names a place or body of the region (in_region).
 _INFORMAL_IN_REGION = (
@@ -309,7 +351,7 @@ def _compile(table) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
     return tuple((re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE), tuple(terms)) for pattern, *terms in table)
 
 
-THESAURUS = _compile(_CAPITALS + _VARIANTS + _ORGANISATIONS + _INFORMAL)
+THESAURUS = _compile(_CAPITALS + _VARIANTS + _ORGANISATIONS + _INFORMAL + _RUSSIAN)
 THESAURUS_IN_REGION = _compile(_INFORMAL_IN_REGION)
 
 

@@ -66,8 +66,8 @@ def search_query(query: str, *, thesaurus_bm25: bool = THESAURUS_BM25) -> tuple[
     language = detect_language(query)
     if language in NON_ENGLISH:
         terms, _ = cross_lingual_query(query, terms)
-    if thesaurus_bm25 and terms:
-        terms = terms + _new_terms(terms, expansions(query))
+    if thesaurus_bm25 and terms:  # the English names count too: "Душанбе" gives Dushanbe, then Tajikistan
+        terms = terms + _new_terms(terms, expansions(f"{query} {' '.join(terms)}"))
     return terms, language
 
 
@@ -78,6 +78,6 @@ def dense_query(query: str, *, thesaurus_dense: bool = THESAURUS_DENSE) -> str:
     if detect_language(query) in NON_ENGLISH:
         _, text = cross_lingual_query(query, query_terms(query))
     if thesaurus_dense:
-        extra = _new_terms(query_terms(text), expansions(query))
+        extra = _new_terms(query_terms(text), expansions(text))
         text = f"{text} ({', '.join(extra)})" if extra else text
     return text
