@@ -13,12 +13,14 @@ from index.glossary import english_names, expansions
 from index.models import Chunk, DocInfo
 from index.search.diversify import MAX_MERGED_CHARS, diversify, merge_chunks
 from index.search.fusion import (
+    CONFIDENT_GAP,
     CROSS_LINGUAL_WEIGHTS,
     DEFAULT_WEIGHTS,
     ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS,
     FusionWeights,
     adaptive_fuse,
     agreement,
+    bm25_confidence,
     fuse,
     fusion_weights,
 )
@@ -80,6 +82,20 @@ def test_fusion_leans_on_dense_when_the_rankings_disagree() -> None:
     # BM25 confirms dense's first choice: BM25 gets its full say.
     fused, alpha = adaptive_fuse(dense, {1: 10.0, 2: 9.0, 3: 1.0}, weights)
     assert alpha == 0.5 and fused == fuse(dense, {1: 10.0, 2: 9.0, 3: 1.0}, 0.5)
+
+
+def test_a_confident_bm25_keeps_its_say_even_when_the_rankings_disagree() -> None:
+    assert bm25_confidence({1: 10.0} | {i: 10.0 - i * 0.1 for i in range(2, 12)}) == pytest.approx(
+        0.1 / CONFIDENT_GAP
+    )  # the tenth best is 9.0
+    assert bm25_confidence({1: 10.0} | {i: 2.0 for i in range(2, 12)}) == 1.0  # one passage stands out
+    assert bm25_confidence({1: 3.0}) == 0.0 and bm25_confidence({}) == 0.0
+    weights = FusionWeights(agreeing=0.5, disagreeing=0.9)
+    dense = {i: 1.0 - i / 100 for i in range(1, 11)}
+    standout = {50: 10.0} | {i: 1.0 for i in range(51, 60)}  # nothing in common with dense, but sure of itself
+    assert adaptive_fuse(dense, standout, weights)[1] == 0.5
+    flat = {i: 1.0 for i in range(50, 60)}  # nothing in common and unsure: dense decides
+    assert adaptive_fuse(dense, flat, weights)[1] == 0.9
 
 
 # --- the year and source rules ---------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """Hybrid fusion: a convex combination of normalised dense and BM25 scores (Bruch et al., 2023,
 found this beats reciprocal rank fusion) whose dense weight adapts to each question.
 
-When the two rankings agree (many of the same passages in both top tens), each confirms the
-other and BM25 gets its full say; when they disagree, at most one of them is right, and the
-fusion leans on dense, the signal that degrades more gracefully when a question's words are not
-the corpus's (paraphrase, another language, a long question). The weight moves linearly from
-``agreeing`` (complete agreement) to ``disagreeing`` (no passage in common). A fixed weight lost
-to its own dense half where BM25 is weak (issue 12); this one does not on any set we measured
-(README, "Quality").
+BM25 gets its full say when it can be trusted for this question: when the two rankings agree
+(many of the same passages in both top tens), or when BM25 is confident (its best score stands
+well clear of its tenth: a rare, discriminating word matched). Otherwise at most one of them is
+right, and the fusion leans on dense, the signal that degrades more gracefully when a question's
+words are not the corpus's (paraphrase, another language, a long question). The dense weight
+moves linearly from ``agreeing`` (trust 1) to ``disagreeing`` (trust 0), trust being the larger
+of the agreement and BM25's confidence. A fixed weight lost to its own dense half where BM25 is
+weak (issue 12); this one keeps hybrid at or above dense there (README, "Quality").
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 from index.language import NON_ENGLISH
 
 AGREEMENT_DEPTH = 10  # how many top passages of each ranking are compared
+# BM25 is fully confident when its tenth score is at most this far below its best (as a share).
+CONFIDENT_GAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -28,15 +31,15 @@ class FusionWeights:
     agreeing: float
     disagreeing: float
 
-    def weight(self, agreement: float) -> float:
-        """The dense weight for an agreement between 0 (nothing in common) and 1."""
-        return self.disagreeing - (self.disagreeing - self.agreeing) * min(1.0, max(0.0, agreement))
+    def weight(self, trust: float) -> float:
+        """The dense weight for a trust in BM25 between 0 and 1."""
+        return self.disagreeing - (self.disagreeing - self.agreeing) * min(1.0, max(0.0, trust))
 
 
 # English questions. Tuned on the chat-register dev split and ../shared/beir-dev (NFCorpus, NQ-UTD,
 # and NQ-UTD with BM25 given a third of each question's words, a stand-in for sets where BM25 is
 # weak): README, "Quality".
-DEFAULT_WEIGHTS = FusionWeights(agreeing=0.6, disagreeing=0.9)
+DEFAULT_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=0.95)
 # Questions not in English: BM25 can only match the English names, numbers and Latin words
 # cross_lingual_query gives it, so a multilingual model leans on its dense side; an English-only
 # model's dense side is noise for them (Recall@5 0.00 on eval/questions_ru.jsonl), so it does not,
@@ -71,6 +74,16 @@ def agreement(dense: dict[int, float], bm25: dict[int, float], depth: int = AGRE
     return len(_top(dense, n) & _top(matched, n)) / n
 
 
+def bm25_confidence(bm25: dict[int, float], depth: int = AGREEMENT_DEPTH) -> float:
+    """How far BM25's best score stands above its ``depth``-th, as a share of the best, over
+    CONFIDENT_GAP (capped at 1); 0 with fewer than two matches."""
+    scores = sorted((s for s in bm25.values() if s > 0), reverse=True)
+    if len(scores) < 2:
+        return 0.0
+    gap = (scores[0] - scores[min(depth, len(scores)) - 1]) / scores[0]
+    return min(1.0, gap / CONFIDENT_GAP)
+
+
 def fuse(dense: dict[int, float], bm25: dict[int, float], alpha: float) -> dict[int, float]:
     """``alpha`` times the min-max normalised dense score plus ``1 - alpha`` times the BM25 score
     divided by the best one, for every id in either dict (a missing score counts as 0)."""
@@ -88,6 +101,7 @@ def fuse(dense: dict[int, float], bm25: dict[int, float], alpha: float) -> dict[
 def adaptive_fuse(
     dense: dict[int, float], bm25: dict[int, float], weights: FusionWeights
 ) -> tuple[dict[int, float], float]:
-    """fuse() with the dense weight ``weights`` gives for the rankings' agreement; and that weight."""
-    alpha = weights.weight(agreement(dense, bm25))
+    """fuse() with the dense weight ``weights`` gives for the trust in BM25 (the larger of the
+    rankings' agreement and BM25's confidence); and that weight."""
+    alpha = weights.weight(max(agreement(dense, bm25), bm25_confidence(bm25)))
     return fuse(dense, bm25, alpha), alpha
