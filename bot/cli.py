@@ -212,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--index-dir", help="index folder (default: STEPPE_INDEX_DIR or var/index)")
     build.add_argument("--rebuild", action="store_true", help="start from scratch")
-    build.add_argument("--model", help="'multilingual' or a sentence-transformers model name or path")
+    build.add_argument(
+        "--model",
+        help="multilingual-e5-small (the default), all-MiniLM-L6-v2, or a sentence-transformers model name or path",
+    )
     build.add_argument("--batch-size", type=int, default=16, help="embedding batch size (16 is fastest here)")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     build.set_defaults(func=cmd_index_build)

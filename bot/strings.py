@@ -77,8 +77,8 @@ STRINGS: dict[str, dict[str, str]] = {
         # Answer.notice codes from the answer layer, worded here (unknown codes are shown as given)
         "notice_english_only": (
             "The corpus is in English and this index's model reads English only, so I search questions in "
-            "other languages less well; I searched anyway. Admins can enable the multilingual index: "
-            "pip install 'steppe[multilingual]', then steppe index build --model multilingual --rebuild."
+            "other languages less well; I searched anyway. Admins can switch to the multilingual default: "
+            "steppe index build --model multilingual-e5-small --rebuild."
         ),
         "slow_down": (
             "You're asking faster than I can keep up with. Please slow down and try again in {seconds} seconds."
@@ -201,8 +201,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "message": "{message}",  # текст UserFacingError как есть (из index/, по-английски)
         "notice_english_only": (
             "Корпус на английском, а модель этого индекса понимает только английский, поэтому вопросы "
-            "на русском я ищу хуже, но всё равно поискал. Администратор может включить многоязычный "
-            "индекс: pip install 'steppe[multilingual]', затем steppe index build --model multilingual --rebuild."
+            "на русском я ищу хуже, но всё равно поискал. Администратор может вернуть многоязычную модель "
+            "по умолчанию: steppe index build --model multilingual-e5-small --rebuild."
         ),
         "slow_down": "Вы спрашиваете быстрее, чем я успеваю отвечать. Пожалуйста, спросите снова через {seconds} с.",
         "search_timeout": "Поиск занял слишком много времени. Попробуйте ещё раз — возможно, с меньшим числом слов.",

@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -132,16 +132,9 @@ class OnnxEncoder:
     """Tokenise with `tokenizers`, run the exported graph; thread-safe."""
 
     def __init__(self, graph: Path, root: Path, max_tokens: int) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-        options.inter_op_num_threads = 1
-        # Like OMP_WAIT_POLICY=PASSIVE (index/__init__.py): no spinning on shared cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(graph)
         self.inputs = {node.name for node in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -159,22 +152,11 @@ class OnnxEncoder:
         no longer makes the whole batch ten times dearer.
         """
         encodings = self.tokenizer.encode_batch(list(texts))
-        lengths = [len(encoding.ids) for encoding in encodings]
-        order = sorted(range(len(encodings)), key=lambda i: -lengths[i])
-        rows: list[int] = []
-        parts: list[np.ndarray] = []
-        batch: list[int] = []
-        for i in [*order, -1]:
-            if batch and (i == -1 or len(batch) >= max(1, batch_size) or lengths[i] * 2 < lengths[batch[0]]):
-                parts.append(self._run([encodings[j] for j in batch]))
-                rows += batch
-                batch = []
-            batch.append(i)
-        if not parts:
-            return np.zeros((0, 0), dtype=np.float32)
-        out = np.empty((len(rows), parts[0].shape[1]), dtype=np.float32)
-        out[rows] = np.vstack(parts)
-        return out
+        return run_batches(
+            [len(encoding.ids) for encoding in encodings],
+            batch_size,
+            lambda rows: self._run([encodings[j] for j in rows]),
+        )
 
     def _run(self, encodings: list) -> np.ndarray:
         width = max(len(encoding.ids) for encoding in encodings)
@@ -187,6 +169,42 @@ class OnnxEncoder:
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
         return np.asarray(self.session.run(["embedding"], feed)[0], dtype=np.float32)
+
+
+def open_session(graph: Path):  # -> onnxruntime.InferenceSession
+    """An ONNX Runtime session on every core this process may use, without spinning waits."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    options.inter_op_num_threads = 1
+    # Like OMP_WAIT_POLICY=PASSIVE (index/__init__.py): no spinning on shared cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+
+def run_batches(lengths: Sequence[int], batch_size: int, run: Callable[[list[int]], np.ndarray]) -> np.ndarray:
+    """``run`` over batches of row indices, longest first; the rows of its results put back in order.
+
+    A batch holds at most ``batch_size`` rows and also ends where the next row is under half as
+    long as its first, because every row is padded to the first (see OnnxEncoder.encode).
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    rows: list[int] = []
+    parts: list[np.ndarray] = []
+    batch: list[int] = []
+    for i in [*order, -1]:
+        if batch and (i == -1 or len(batch) >= max(1, batch_size) or lengths[i] * 2 < lengths[batch[0]]):
+            parts.append(run(batch))
+            rows += batch
+            batch = []
+        batch.append(i)
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float32)
+    out = np.empty((len(rows), parts[0].shape[1]), dtype=np.float32)
+    out[rows] = np.vstack(parts)
+    return out
 
 
 def _pad_token(root: Path) -> str | None:

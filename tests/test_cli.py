@@ -20,7 +20,7 @@ SUBSET = ["wikipedia-orgs-2025/collective_security_treaty_organization.md", "wik
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """corpus/ plus a subset of ../shared/corpus, indexed with the real MiniLM model."""
+    """corpus/ plus a subset of ../shared/corpus, indexed with the real default model (multilingual-e5-small)."""
     shared = ROOT.parent / "shared" / "corpus"
     if not shared.is_dir():
         pytest.skip("../shared/corpus is not present")
@@ -69,7 +69,7 @@ def test_ask_refuses_unrelated_question(real_index: Path, capsys: pytest.Capture
 def test_stats(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "stats", "--index-dir", str(real_index)]) == 0
     out = capsys.readouterr().out
-    assert "Trend" in out and "Wikipedia" in out and "all-MiniLM-L6-v2" in out
+    assert "Trend" in out and "Wikipedia" in out and "multilingual-e5-small" in out
 
 
 def test_ask_stdin_answers_each_line_as_it_arrives(real_index: Path) -> None:
