@@ -285,3 +285,23 @@ def test_implementations_offer_what_their_interface_promises(implementation: typ
             continue
         offered = inspect.signature(getattr(implementation, name))
         assert list(offered.parameters)[: len(signature.parameters)] == list(signature.parameters), name
+
+
+# --- what is shown ---------------------------------------------------------------------------------
+
+
+def test_results_far_below_the_first_are_not_shown_but_the_first_always_is() -> None:
+    from index.answer import AnswerPolicy, relevant_hits
+    from index.models import Hit
+    from index.search import SearchResult
+
+    info = doc("d")
+    hits = [Hit(chunk(i, "d", 100 * i, 100 * i + 60), info, score, i) for i, score in enumerate((1.0, 0.8, 0.5), 1)]
+    dense = {1: 0.9, 2: 0.85, 3: 0.88}
+    result = SearchResult(hits=hits, top_dense=0.9, top_bm25=5.0, query_terms=3, dense=dense)
+    policy = AnswerPolicy(threshold=0.5, score_cutoffs={"hybrid": 0.6, "bm25": 0.0})
+    assert [h.rank for h in relevant_hits(result, policy, "hybrid")] == [1, 2]  # 0.5 < 0.6 of 1.0
+    assert [h.rank for h in relevant_hits(result, policy, "bm25")] == [1, 2, 3]  # no cutoff for this mode
+    # the dense floor still applies, and never empties the list
+    far = SearchResult(hits=hits, top_dense=0.9, top_bm25=5.0, query_terms=3, dense={1: 0.2, 2: 0.2, 3: 0.2})
+    assert [h.rank for h in relevant_hits(far, policy, "hybrid")] == [1]
