@@ -28,7 +28,6 @@ from index.search.query import dense_query, search_query
 from index.search.rules import (
     SOURCE_BOOST,
     YEAR_BOOST,
-    YEAR_MENTION_BOOST,
     named_sources,
     prefer_named,
     prefer_years,
@@ -113,21 +112,23 @@ def test_years_named_in_a_question() -> None:
 def test_a_year_lifts_an_edition_only_when_the_question_speaks_of_the_factbook() -> None:
     scored = {1: 0.8, 2: 0.6, 3: 0.5, 4: 0.4}
     docs = {1: doc("a", date="2010-05-01"), 2: doc("b", date="2012-10-10"), 3: doc("fb", edition="2012"), 4: None}
+    spread = 0.8 - 0.4
     lifted = prefer_years(scored, "What happened in 2012?", docs)
-    assert lifted == {1: 0.8, 2: 0.6 + YEAR_BOOST * 0.8, 3: 0.5, 4: 0.4}  # the article of 2012, not the edition
+    assert lifted == pytest.approx(
+        {1: 0.8, 2: 0.6 + YEAR_BOOST * spread, 3: 0.5, 4: 0.4}
+    )  # the article, not the edition
     factbook = prefer_years(scored, "What does the 2012 Factbook say?", docs)
-    assert factbook == {1: 0.8, 2: 0.6, 3: 0.5 + YEAR_BOOST * 0.8, 4: 0.4}  # only the edition
+    assert factbook == pytest.approx({1: 0.8, 2: 0.6, 3: 0.5 + YEAR_BOOST * spread, 4: 0.4})  # only the edition
     assert prefer_years(scored, "What happened?", docs) is scored
     assert prefer_years({}, "in 2012", docs) == {}
 
 
-def test_a_passage_mentioning_the_year_is_lifted_less_than_a_document_dated_in_it() -> None:
-    scored = {1: 1.0, 2: 1.0, 3: 1.0}
-    docs = {1: doc("a", date="2012-01-01"), 2: doc("b", date="2019-01-01"), 3: doc("c", date="2019-01-01")}
-    texts = {1: "nothing", 2: "In 2012 the border was closed.", 3: "nothing"}
-    lifted = prefer_named(scored, "the border in 2012", docs, texts)
-    assert lifted[1] == pytest.approx(1 + YEAR_BOOST) and lifted[2] == pytest.approx(1 + YEAR_MENTION_BOOST)
-    assert lifted[3] == 1.0
+def test_boosts_are_shares_of_the_spread_so_they_mean_the_same_for_cosines_and_fused_scores() -> None:
+    docs = {i: doc(f"d{i}", date="2012-01-01" if i == 3 else "2019-01-01") for i in range(1, 4)}
+    cosines = prefer_years({1: 0.83, 2: 0.82, 3: 0.81}, "in 2012", docs)
+    fused = prefer_years({1: 1.0, 2: 0.6, 3: 0.2}, "in 2012", docs)
+    assert cosines[3] == pytest.approx(0.81 + YEAR_BOOST * 0.02)  # not a quarter of 0.83
+    assert fused[3] == pytest.approx(0.2 + YEAR_BOOST * 0.8)
 
 
 def test_a_named_source_is_lifted_without_excluding_the_rest() -> None:
@@ -141,7 +142,7 @@ def test_a_named_source_is_lifted_without_excluding_the_rest() -> None:
     scored = {1: 0.9, 2: 0.5}
     docs = {1: doc("wiki", source="Wikipedia"), 2: doc("news", source="Trend")}
     lifted = prefer_named(scored, "What did Trend write about Afghanistan?", docs, sources=sources)
-    assert lifted == {1: 0.9, 2: pytest.approx(0.5 + SOURCE_BOOST * 0.9)}
+    assert lifted == {1: 0.9, 2: pytest.approx(0.5 + SOURCE_BOOST * (0.9 - 0.5))}
 
 
 # --- the thesaurus ---------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ class Searcher:
         else:
             scored = dense_hits if mode == "dense" else bm25_hits
 
-        scored = self._prefer_named(scored, query, k)
+        scored = self._prefer_named(scored, query)
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
         return SearchResult(
             hits=self._diversified(ranked, k, query) if diversify else self._hits(ranked[:k]),
@@ -197,17 +197,13 @@ class Searcher:
             self._sources = frozenset(doc.source for doc in self.store.documents.values())
         return self._sources
 
-    def _prefer_named(self, scored: dict[int, float], query: str, k: int) -> dict[int, float]:
+    def _prefer_named(self, scored: dict[int, float], query: str) -> dict[int, float]:
         """The year and source rules (rules.py), when the question names a year or a source."""
         years = years_in(query)
         sources = named_sources(query, self.sources)
         if not scored or not (years or sources):
             return scored
-        texts = {}
-        if years:  # passages mentioning the year: checked among those that can reach the results
-            best = sorted(scored, key=lambda i: -scored[i])[: pool_size(k)]
-            texts = {i: c.text for i, c in self.store.chunks(best).items()}
-        return prefer_named(scored, query, self._documents_of(scored), texts, self.sources)
+        return prefer_named(scored, query, self._documents_of(scored), self.sources)
 
     def _documents_of(self, scored: dict[int, float]) -> dict[int, DocInfo | None]:
         documents = self.store.documents
