@@ -20,16 +20,18 @@ import numpy as np
 from index.language import NON_ENGLISH
 
 AGREEMENT_DEPTH = 10  # how many top passages of each ranking are compared
-# BM25 is fully confident when its tenth score is at most this far below its best (as a share).
+# BM25 is fully confident when its tenth score is this far below its best (as a share), or more.
 CONFIDENT_GAP = 0.5
 
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """The dense weight when the rankings fully agree and when they share nothing."""
+    """The dense weight when BM25 is fully trusted and when it is not trusted at all, and the gap
+    (bm25_confidence) at which BM25 counts as fully confident."""
 
     agreeing: float
     disagreeing: float
+    confident_gap: float = CONFIDENT_GAP
 
     def weight(self, trust: float) -> float:
         """The dense weight for a trust in BM25 between 0 and 1."""
@@ -74,14 +76,16 @@ def agreement(dense: dict[int, float], bm25: dict[int, float], depth: int = AGRE
     return len(_top(dense, n) & _top(matched, n)) / n
 
 
-def bm25_confidence(bm25: dict[int, float], depth: int = AGREEMENT_DEPTH) -> float:
+def bm25_confidence(
+    bm25: dict[int, float], depth: int = AGREEMENT_DEPTH, confident_gap: float = CONFIDENT_GAP
+) -> float:
     """How far BM25's best score stands above its ``depth``-th, as a share of the best, over
-    CONFIDENT_GAP (capped at 1); 0 with fewer than two matches."""
+    ``confident_gap`` (capped at 1); 0 with fewer than two matches."""
     scores = sorted((s for s in bm25.values() if s > 0), reverse=True)
     if len(scores) < 2:
         return 0.0
     gap = (scores[0] - scores[min(depth, len(scores)) - 1]) / scores[0]
-    return min(1.0, gap / CONFIDENT_GAP)
+    return min(1.0, gap / confident_gap)
 
 
 def fuse(dense: dict[int, float], bm25: dict[int, float], alpha: float) -> dict[int, float]:
@@ -103,5 +107,6 @@ def adaptive_fuse(
 ) -> tuple[dict[int, float], float]:
     """fuse() with the dense weight ``weights`` gives for the trust in BM25 (the larger of the
     rankings' agreement and BM25's confidence); and that weight."""
-    alpha = weights.weight(max(agreement(dense, bm25), bm25_confidence(bm25)))
+    trust = max(agreement(dense, bm25), bm25_confidence(bm25, confident_gap=weights.confident_gap))
+    alpha = weights.weight(trust)
     return fuse(dense, bm25, alpha), alpha
