@@ -299,7 +299,7 @@ def test_russian_question_on_an_english_model_gets_a_notice(tiny_corpus: Path, t
 
 
 def test_fusion_weights_depend_on_model_and_language() -> None:
-    assert fusion_weights("all-MiniLM-L6-v2", "en") == DEFAULT_WEIGHTS
+    assert fusion_weights("multilingual-e5-small", "en") == DEFAULT_WEIGHTS
     assert fusion_weights("some/other-model", "unknown") == DEFAULT_WEIGHTS
     for language in ("ru", "kk", "ky", "other"):
         multilingual = fusion_weights("multilingual", language)

@@ -17,6 +17,7 @@ from index.search.fusion import (
     CROSS_LINGUAL_WEIGHTS,
     DEFAULT_WEIGHTS,
     ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS,
+    MINILM_WEIGHTS,
     FusionWeights,
     adaptive_fuse,
     agreement,
@@ -55,7 +56,8 @@ def test_fuse_normalises_each_signal_and_weighs_them() -> None:
 
 
 def test_fusion_weights_by_model_and_language() -> None:
-    assert fusion_weights("all-MiniLM-L6-v2", "en", False) == DEFAULT_WEIGHTS
+    assert fusion_weights("all-MiniLM-L6-v2", "en", False) == MINILM_WEIGHTS
+    assert fusion_weights("multilingual-e5-small", "en", True) == DEFAULT_WEIGHTS
     assert fusion_weights("all-MiniLM-L6-v2", "ru", False) == ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS
     assert fusion_weights("some/other-model", "ru", True) == CROSS_LINGUAL_WEIGHTS
     assert fusion_weights("some/other-model", "ru", False) == ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS

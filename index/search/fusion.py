@@ -40,18 +40,21 @@ class FusionWeights:
 
 # English questions. Tuned on the chat-register dev split and ../shared/beir-dev (NFCorpus, NQ-UTD,
 # and NQ-UTD with BM25 given a third of each question's words, a stand-in for sets where BM25 is
-# weak): README, "Quality".
-DEFAULT_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=0.95)
+# weak), README "Quality". multilingual-e5-small (the default): a strong dense side, so distrust
+# goes all the way to dense alone and BM25 needs a clearer lead to count as confident.
+DEFAULT_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=1.0, confident_gap=0.7)
+# all-MiniLM-L6-v2: a weaker dense side keeps some BM25 even when unsure.
+MINILM_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=0.95, confident_gap=0.5)
 # Questions not in English: BM25 can only match the English names, numbers and Latin words
 # cross_lingual_query gives it, so a multilingual model leans on its dense side; an English-only
 # model's dense side is noise for them (Recall@5 0.00 on eval/questions_ru.jsonl), so it does not,
 # and disagreement there says nothing about which side is right: a fixed weight.
 CROSS_LINGUAL_WEIGHTS = FusionWeights(agreeing=0.8, disagreeing=0.9)
 ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS = FusionWeights(agreeing=0.5, disagreeing=0.5)
-# Per model, measured on eval/ (README, "Choosing a model"): "en" for English questions, "xx"
-# for questions in any other language. Models not listed use the defaults above.
+# Per model: "en" for English questions, "xx" for questions in any other language. Models not
+# listed use the defaults above.
 MODEL_WEIGHTS: dict[str, dict[str, FusionWeights]] = {
-    "all-MiniLM-L6-v2": {"xx": ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS},
+    "all-MiniLM-L6-v2": {"en": MINILM_WEIGHTS, "xx": ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS},
 }
 
 
