@@ -308,3 +308,11 @@ def test_results_far_below_the_first_are_not_shown_but_the_first_always_is() -> 
     # the dense floor still applies, and never empties the list
     far = SearchResult(hits=hits, top_dense=0.9, top_bm25=5.0, query_terms=3, dense={1: 0.2, 2: 0.2, 3: 0.2})
     assert [h.rank for h in relevant_hits(far, policy, "hybrid")] == [1]
+
+
+def test_a_merge_that_reaches_another_result_of_the_document_joins_it_too() -> None:
+    text = "z" * 1000
+    parts = {i: chunk(i, "d", s, e, text[s:e]) for i, (s, e) in {1: (0, 300), 2: (600, 900), 3: (290, 610)}.items()}
+    placed = diversify([(1, 0.9), (2, 0.8), (3, 0.7)], parts, k=3)
+    assert ids(placed) == [1] and (placed[0].chunk.start, placed[0].chunk.end) == (0, 900)
+    assert sorted(c.chunk_id for c in placed[0].parts) == [1, 2, 3]
