@@ -42,7 +42,7 @@ class FusionWeights:
 # and NQ-UTD with BM25 given a third of each question's words, a stand-in for sets where BM25 is
 # weak), README "Quality". multilingual-e5-small (the default): a strong dense side, so distrust
 # goes all the way to dense alone and BM25 needs a clearer lead to count as confident.
-DEFAULT_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=1.0, confident_gap=0.7)
+DEFAULT_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=1.0, confident_gap=0.6)
 # all-MiniLM-L6-v2: a weaker dense side keeps some BM25 even when unsure.
 MINILM_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=0.95, confident_gap=0.5)
 # Questions not in English: BM25 can only match the English names, numbers and Latin words
