@@ -146,23 +146,25 @@ def diversify(
     deferred: list[Placed] = []
 
     def absorb(entry: Placed) -> bool:
-        """Merge ``entry`` with the chosen results of its document it overlaps or adjoins (they
-        become one, at the best one's place); False if it touches none, or only adjoins them and
-        merging would be too long (it then takes a place of its own)."""
+        """Merge ``entry`` into a chosen result of its document it overlaps or adjoins (taking in any
+        other result the merge would then reach); False if it touches none, or only adjoins them
+        and every merge would be too long (it then takes a place of its own)."""
         touching = [p for p in chosen if _joinable(p.chunk, entry.chunk)]
-        if not touching:
-            return False
-        lead = touching[0]
-        if len(touching) == 1 and lead.chunk.start <= entry.chunk.start and entry.chunk.end <= lead.chunk.end:
-            return True  # already inside it
-        parts = [c for p in touching for c in p.parts] + entry.parts
-        merged = merge_chunks(parts, document_text)
-        if merged.end - merged.start <= MAX_MERGED_CHARS:
-            lead.chunk, lead.parts = merged, parts
-            lead.also += [c for p in touching[1:] for c in p.also] + entry.also
-            for other in touching[1:]:
-                chosen.remove(other)
-            return True
+        for lead in touching:
+            if lead.chunk.start <= entry.chunk.start and entry.chunk.end <= lead.chunk.end:
+                return True  # already inside it
+            parts = lead.parts + entry.parts
+            merged = merge_chunks(parts, document_text)
+            reached = [p for p in chosen if p is not lead and _joinable(p.chunk, merged)]
+            if reached:
+                parts += [c for p in reached for c in p.parts]
+                merged = merge_chunks(parts, document_text)
+            if merged.end - merged.start <= MAX_MERGED_CHARS:
+                lead.chunk, lead.parts = merged, parts
+                lead.also += [c for p in reached for c in p.also] + entry.also
+                for other in reached:
+                    chosen.remove(other)
+                return True
         # Too long to merge: an overlapping passage is not shown twice; an adjoining one may be.
         return any(p.chunk.start < entry.chunk.end and entry.chunk.start < p.chunk.end for p in touching)
 
