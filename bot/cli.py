@@ -66,7 +66,7 @@ def cmd_index_build(args: argparse.Namespace, context: Invocation) -> int:
 
 def cmd_index_stats(args: argparse.Namespace, context: Invocation) -> int:
     """Print what the index holds."""
-    from bot.render import render_stats_text
+    from bot.render_stats import render_stats_text
     from index.feeds import FeedsFileError, FeedWatcher
     from index.service import Library
 
@@ -166,29 +166,42 @@ def cmd_bot(args: argparse.Namespace, context: Invocation) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
-    """Evaluate retrieval on a BEIR folder or a steppe question set."""
-    from index import evaluation
+    """Evaluate retrieval on a BEIR folder or on steppe question sets."""
+    from index import evaluation, evaluation_sets
 
     settings = _settings(args, context)
     modes = [args.mode] if args.mode else list(evaluation.DEFAULT_MODES)
     if args.beir:
         report = evaluation.evaluate_beir(
-            Path(args.beir), modes=modes, model=args.model, progress=not args.json, settings=settings, store=args.store
+            Path(args.beir),
+            modes=modes,
+            model=args.model,
+            index_dir=Path(args.index_dir) if args.index_dir else None,
+            progress=not args.json,
+            settings=settings,
+            store=args.store,
         )
     elif args.questions:
-        report = evaluation.evaluate_questions(Path(args.questions), settings.index_dir, modes=modes, settings=settings)
+        report = evaluation_sets.evaluate_questions(
+            args.questions,
+            settings.index_dir,
+            modes=modes,
+            split=None if args.split == "all" else args.split,
+            settings=settings,
+        )
     elif args.followups:
         from index.followup_eval import evaluate_followups, format_followups
 
-        splits = ("dev", "test") if args.split == "all" else (args.split,)
+        split = args.split or "test"
+        splits = ("dev", "test") if split == "all" else (split,)
         report = evaluate_followups(
             Path(args.followups), settings.index_dir, mode=args.mode or "hybrid", splits=splits, settings=settings
         )
         print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_followups(report))
         return 0
     else:
-        raise UserFacingError("Give --beir DIR, --questions FILE or --followups FILE.")
-    print(json.dumps(report, indent=2) if args.json else evaluation.format_report(report))
+        raise UserFacingError("Give --beir DIR, --questions FILE... or --followups FILE.")
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else evaluation.format_report(report))
     return 0
 
 
@@ -311,14 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="measure retrieval quality")
     evaluate.add_argument("--beir", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv")
-    evaluate.add_argument("--questions", help="a steppe question set (eval/questions.jsonl)")
+    evaluate.add_argument(
+        "--questions", nargs="+", metavar="FILE", help="steppe question sets (files or globs: 'eval/chat_*.jsonl')"
+    )
     evaluate.add_argument("--followups", help="a follow-up question set (eval/followups.jsonl)")
     evaluate.add_argument(
-        "--split", choices=["test", "dev", "all"], default="test", help="--followups: which frozen split (test)"
+        "--split",
+        choices=["dev", "test", "all"],
+        help="which frozen split: --questions all by default, --followups test by default",
     )
     evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--index-dir")
+    evaluate.add_argument("--json", action="store_true", help="the report with every question's ranks, as JSON")
+    evaluate.add_argument("--index-dir", help="the index to evaluate (with --beir: where to build and reuse it)")
     evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
     evaluate.add_argument("--store", choices=["local", "qdrant"], help="where --beir builds its index")
     evaluate.set_defaults(func=cmd_eval)

@@ -20,7 +20,7 @@ from bot import feedback as votes
 from bot import inline as inline_mode
 from bot.answering import example_for, lang_of
 from bot.questions import normalise, question_text
-from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html, source_counts
+from bot.render_stats import count_documents, render_about_html, render_sources_html, render_stats_html, source_counts
 from bot.state import BotContext
 from bot.strings import DEFAULT_LANG, t, t_text
 from index.errors import UserFacingError

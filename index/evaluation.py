@@ -1,4 +1,5 @@
-"""Retrieval quality: BEIR metrics (nDCG@10, Recall@10/100, MRR@10) and steppe's own question sets.
+"""Retrieval quality: BEIR metrics (nDCG@10, Recall@10/100, MRR@10); steppe's own question sets are
+in index/evaluation_sets.py.
 
 The metric functions follow trec_eval / pytrec_eval, which BEIR uses: graded gains,
 log2(rank + 1) discounts, ideal DCG from the judged relevant documents, and queries
@@ -7,13 +8,12 @@ without any relevant document left out of the averages.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
-import re
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,10 +23,10 @@ from index.models import Document
 from index.store import document_id, open_store
 
 if TYPE_CHECKING:
-    from index.models import Hit
     from index.search import Searcher
 
 DEFAULT_MODES = ("dense", "bm25", "hybrid")
+BEIR_LAYOUT = "a BEIR folder holds corpus.jsonl (or corpus.jsonl.gz), queries.jsonl and qrels/test.tsv"
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -72,16 +72,26 @@ def beir_metrics(run: dict[str, list[str]], qrels: dict[str, dict[str, int]]) ->
 # --- BEIR ------------------------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> Iterable[dict]:
+def read_jsonl(path: Path, what: str = BEIR_LAYOUT) -> Iterable[dict]:
+    """The JSON objects of a .jsonl (or .jsonl.gz) file, one per non-empty line."""
+    path = Path(path)
     if not path.is_file():
-        raise UserFacingError(f"{path} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/test.tsv.")
-    with path.open(encoding="utf-8") as handle:
+        raise UserFacingError(f"{path} is missing: {what}.")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise UserFacingError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from exc
+
+
+def _corpus_file(folder: Path) -> Path:
+    """corpus.jsonl, or its gzipped form when only that exists."""
+    plain = folder / "corpus.jsonl"
+    packed = folder / "corpus.jsonl.gz"
+    return packed if packed.is_file() and not plain.is_file() else plain
 
 
 def load_beir(folder: Path, split: str = "test") -> tuple[list[Document], dict[str, str], dict[str, dict[str, int]]]:
@@ -94,10 +104,10 @@ def load_beir(folder: Path, split: str = "test") -> tuple[list[Document], dict[s
             source="BEIR",
             path=str(record["_id"]),
         )
-        for record in _read_jsonl(folder / "corpus.jsonl")
+        for record in read_jsonl(_corpus_file(folder))
         if str(record.get("text") or record.get("title") or "").strip()
     ]
-    queries = {str(r["_id"]): str(r["text"]) for r in _read_jsonl(folder / "queries.jsonl")}
+    queries = {str(r["_id"]): str(r["text"]) for r in read_jsonl(folder / "queries.jsonl")}
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
         raise UserFacingError(f"{qrels_path} is missing.")
@@ -173,144 +183,6 @@ def evaluate_beir(
     return report
 
 
-# --- steppe question sets ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GoldSpan:
-    """Where a gold quote sits: a document path and, when found, character offsets in one of its documents."""
-
-    path: str
-    doc_id: str | None
-    start: int
-    end: int
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def _collapse(text: str) -> tuple[str, list[int]]:
-    """Whitespace-collapsed text and, for each of its characters, the offset in the original."""
-    out, offsets = [], []
-    previous_space = False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if previous_space:
-                continue
-            out.append(" ")
-            previous_space = True
-        else:
-            out.append(ch)
-            previous_space = False
-        offsets.append(i)
-    return "".join(out), offsets
-
-
-def locate_quotes(searcher: Searcher, answers: Sequence[dict]) -> list[GoldSpan]:
-    """Find each gold quote in the indexed documents with that path (whitespace-insensitive)."""
-    spans = []
-    for answer in answers:
-        path, quote = answer["path"], _SPACE.sub(" ", answer.get("quote", "")).strip()
-        candidates = [d for d in searcher.store.documents.values() if d.path == path]
-        found = False
-        for doc in candidates:
-            collapsed, offsets = _collapse(searcher.store.document_text(doc.doc_id))
-            position = collapsed.find(quote) if quote else -1
-            if position >= 0:
-                spans.append(GoldSpan(path, doc.doc_id, offsets[position], offsets[position + len(quote) - 1] + 1))
-                found = True
-        if not found:
-            spans.append(GoldSpan(path, None, 0, 0))  # fall back to document-level relevance
-    return spans
-
-
-def _relevant(hit: Hit, gold: Sequence[GoldSpan]) -> bool:
-    for span in gold:
-        if span.doc_id is None:
-            if hit.doc.path == span.path:
-                return True
-        elif hit.doc.doc_id == span.doc_id and hit.chunk.start < span.end and span.start < hit.chunk.end:
-            return True
-    return False
-
-
-def evaluate_questions(
-    path: Path,
-    index_dir: Path,
-    *,
-    modes: Sequence[str] = DEFAULT_MODES,
-    k: int = 10,
-    settings: Settings | None = None,
-) -> dict:
-    """Recall@1/@5, MRR@10 and both "not found" error rates for a question set, per mode and language."""
-    from index.answer import AnswerPolicy, decide
-    from index.search import Searcher
-
-    questions = list(_read_jsonl(Path(path)))
-    searcher = Searcher.open(Path(index_dir), settings=settings)
-    policy = AnswerPolicy.for_model(searcher.manifest.model)
-    gold = {q["id"]: locate_quotes(searcher, q.get("answers", [])) for q in questions if q.get("answerable", True)}
-    unmatched = sum(1 for spans in gold.values() for s in spans if s.doc_id is None)
-    report: dict = {"questions": len(questions), "unmatched_quotes": unmatched, "model": searcher.manifest.model}
-    report["modes"] = {}
-    details = []
-    for mode in modes:
-        by_lang: dict[str, dict[str, float]] = {}
-        for question in questions:
-            lang = question.get("lang", "en")
-            stats = by_lang.setdefault(
-                lang, {"answerable": 0, "unanswerable": 0, "r1": 0, "r5": 0, "mrr": 0, "refused": 0, "answered": 0}
-            )
-            started = time.perf_counter()
-            text = question["question"].strip()
-            result = searcher.search(text, k=k, mode=mode)
-            decision = decide(text, result, policy=policy, mode=mode)
-            answered = decision.answered
-            elapsed = time.perf_counter() - started
-            if question.get("answerable", True):
-                stats["answerable"] += 1
-                ranks = [i for i, hit in enumerate(result.hits, start=1) if _relevant(hit, gold[question["id"]])]
-                first = ranks[0] if ranks else None
-                stats["r1"] += first == 1
-                stats["r5"] += first is not None and first <= 5
-                stats["mrr"] += 1 / first if first else 0
-                stats["refused"] += not answered
-            else:
-                stats["unanswerable"] += 1
-                stats["answered"] += answered
-            details.append(
-                {
-                    "id": question["id"],
-                    "mode": mode,
-                    "lang": lang,
-                    "answerable": question.get("answerable", True),
-                    "top_dense": round(result.top_dense, 4),
-                    "top_bm25": round(result.top_bm25, 3),
-                    "best_sentence": round(decision.sentences.best(), 4),
-                    "answered": answered,
-                    "first_relevant": first if question.get("answerable", True) else None,
-                    "ms": round(elapsed * 1000, 1),
-                }
-            )
-        report["modes"][mode] = {lang: _summarise(s) for lang, s in by_lang.items()}
-    report["details"] = details
-    searcher.close()
-    return report
-
-
-def _summarise(stats: dict[str, float]) -> dict[str, float]:
-    n, u = max(1, stats["answerable"]), max(1, stats["unanswerable"])
-    return {
-        "answerable": int(stats["answerable"]),
-        "unanswerable": int(stats["unanswerable"]),
-        "recall@1": round(stats["r1"] / n, 3),
-        "recall@5": round(stats["r5"] / n, 3),
-        "mrr@10": round(stats["mrr"] / n, 3),
-        "wrongly_refused": round(stats["refused"] / n, 3),
-        "wrongly_answered": round(stats["answered"] / u, 3) if stats["unanswerable"] else None,
-    }
-
-
 def format_report(report: dict) -> str:
     """A Markdown table of a BEIR or question-set report."""
     lines = []
@@ -325,20 +197,6 @@ def format_report(report: dict) -> str:
                 f"| {mode} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['recall@100']:.3f} | {m['mrr@10']:.3f} |"
             )
         return "\n".join(lines)
-    lines.append(
-        f"{report['questions']} questions, model {report['model']}"
-        + (f", {report['unmatched_quotes']} gold quotes matched by document only" if report["unmatched_quotes"] else "")
-    )
-    lines += [
-        "",
-        "| mode | lang | Recall@1 | Recall@5 | MRR@10 | answerable refused | unanswerable answered |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for mode, langs in report["modes"].items():
-        for lang, m in langs.items():
-            wrong = "n/a" if m["wrongly_answered"] is None else f"{m['wrongly_answered']:.0%} of {m['unanswerable']}"
-            lines.append(
-                f"| {mode} | {lang} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['mrr@10']:.3f} | "
-                f"{m['wrongly_refused']:.0%} of {m['answerable']} | {wrong} |"
-            )
-    return "\n".join(lines)
+    from index.evaluation_sets import format_questions_report
+
+    return format_questions_report(report)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from index.config import Settings
 from index.errors import EmptyQuery, UserFacingError
-from index.evaluation import _read_jsonl, _relevant, locate_quotes
+from index.evaluation import read_jsonl
+from index.evaluation_sets import is_relevant, locate_quotes
 from index.filters import parse_query
 from index.followup import Reading, read_followup
 
@@ -46,7 +47,7 @@ def _found_at_5(searcher, question: str, gold, mode: str) -> bool:
         result = searcher.search(text, k=5, mode=mode, filters=None if filters.is_empty() else filters)
     except EmptyQuery:
         return False
-    return any(_relevant(hit, gold) for hit in result.hits[:5])
+    return any(is_relevant(hit, gold) for hit in result.hits[:5])
 
 
 def evaluate_followups(
@@ -60,7 +61,7 @@ def evaluate_followups(
     """Read-correctly share and Recall@5 (as read, bare, expected) per split and language."""
     from index.search import Searcher
 
-    rows = [row for row in _read_jsonl(Path(path)) if row.get("split", "test") in splits]
+    rows = [row for row in read_jsonl(Path(path), "a follow-up question set") if row.get("split", "test") in splits]
     if not rows:
         raise UserFacingError(f"{path} has no follow-up pairs in the {'/'.join(splits)} split.")
     for row in rows:

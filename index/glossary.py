@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.countries import tag_countries
+
 # (stem, English). The stem matches the start of a lower-cased word.
 _PLACES: tuple[tuple[str, str], ...] = (
     # countries and their adjectives
@@ -63,6 +65,19 @@ _PLACES: tuple[tuple[str, str], ...] = (
     ("алмат", "Almaty"),
     ("алма-ат", "Almaty"),
     ("бишкек", "Bishkek"),
+    ("фрунзе", "Bishkek Frunze"),
+    ("пишпек", "Bishkek Pishpek"),
+    ("целиноград", "Astana Tselinograd"),
+    ("акмол", "Astana Akmola"),
+    ("верный", "Almaty"),
+    ("ленинабад", "Khujand"),
+    ("красноводск", "Turkmenbashi"),
+    ("туркменбаши", "Turkmenbashi"),
+    ("гурьев", "Atyrau"),
+    ("чимкент", "Shymkent"),
+    ("усть-каменогорск", "Oskemen Ust-Kamenogorsk"),
+    ("сталинабад", "Dushanbe Stalinabad"),
+    ("полторацк", "Ashgabat"),
     ("душанбе", "Dushanbe"),
     ("ташкент", "Tashkent"),
     ("ашхабад", "Ashgabat"),
@@ -109,6 +124,7 @@ PEOPLE: tuple[tuple[str, str], ...] = (
     ("бакиев", "Bakiyev"),
     ("акаев", "Akayev"),
     ("лукашенко", "Lukashenko"),
+    ("талиб", "Taliban"),
 )
 _STEMS = _PLACES + PEOPLE
 
@@ -153,6 +169,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"евразийск\w* союз", re.IGNORECASE), "Eurasian Union"),
     (re.compile(r"российск\w* импери", re.IGNORECASE), "Russian Empire"),
     (re.compile(r"советск\w* союз", re.IGNORECASE), "Soviet Union"),
+    (re.compile(r"радио свобод", re.IGNORECASE), "Radio Liberty"),
 )
 
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
@@ -220,4 +237,191 @@ def english_names(text: str) -> list[str]:
 
 ORGANISATIONS = _organisations()
 
-__all__ = ["ORGANISATIONS", "PEOPLE", "Organisation", "english_names"]
+# --- the thesaurus -------------------------------------------------------------------------------
+#
+# Words people use that the corpus does not, mapped to the corpus's own words. Written from general
+# knowledge of the region (never from evaluation questions): capitals and seats of power standing
+# for their countries, former names and spellings, descriptions of the region's organisations, and
+# informal words. Patterns match the lower-cased question; each adds its terms (a multi-word term is
+# searched as a phrase) to the BM25 query, and its first term to the text the dense model encodes.
+_CAPITALS = (
+    (r"ashgabat|ashkhabad|ashgabad|poltoratsk", "Turkmenistan"),
+    (r"dushanbe|stalinabad", "Tajikistan"),
+    (r"bishkek|frunze|pishpek", "Kyrgyzstan"),
+    (r"tashkent", "Uzbekistan"),
+    (r"astana|nur-?sultan|akmola|akmolinsk|tselinograd|ak ?orda|akorda", "Kazakhstan"),
+    (r"almaty|alma-?ata", "Kazakhstan"),
+    (r"moscow|kremlin", "Russia"),
+    (r"kabul", "Afghanistan"),
+    (r"beijing|peking", "China"),
+    (r"minsk", "Belarus"),
+    (r"yerevan", "Armenia"),
+    (r"baku", "Azerbaijan"),
+    (r"tbilisi", "Georgia"),
+    (r"kyiv|kiev", "Ukraine"),
+    (r"tehran", "Iran"),
+    (r"islamabad", "Pakistan"),
+    (r"ankara", "Turkey"),
+    (r"ulaanbaatar|ulan bator", "Mongolia"),
+    (r"washington|white house|the us|america|americans?", "United States"),
+)
+_VARIANTS = (
+    (r"kirghizia|kirgizia|kirghizstan|kirgizstan|kyrgystan|kyrgzstan|kirgiz|kirghiz", "Kyrgyzstan", "Kyrgyz"),
+    (r"tadzhik\w*|tadjik\w*|tajikstan|tajikistaan", "Tajikistan", "Tajik"),
+    (r"turkmenia|turkmenstan|turkmen ssr", "Turkmenistan"),
+    (r"usbek\w*|uzbekstan", "Uzbekistan", "Uzbek"),
+    (r"kazakstan|kazahstan|kazakhstna|qazaqstan|kazak", "Kazakhstan", "Kazakh"),
+    (r"roubles?|rubles?", "ruble", "rouble"),
+    (r"ussr|soviet times|soviet era|soviet days|the soviets", "Soviet Union", "Soviet"),
+    (r"khujand|leninabad|khodjent", "Khujand"),
+    (r"turkmenbashi|krasnovodsk", "Turkmenbashi"),
+    (r"atyrau|guryev", "Atyrau"),
+    (r"shymkent|chimkent", "Shymkent"),
+    (r"semey|semipalatinsk", "Semipalatinsk", "Semey"),
+    (r"uralsk", "Oral", "Uralsk"),
+    (r"aktobe|aktyubinsk", "Aktobe"),
+    (r"oskemen|ust-?kamenogorsk", "Oskemen", "Ust-Kamenogorsk"),
+    (r"ferghana|fergana", "Fergana"),
+    (r"oxus|amudarya|amu darya", "Amu Darya"),
+    (r"jaxartes|syrdarya|syr darya", "Syr Darya"),
+    (r"gbao|gorno-?badakhshan|badakhshan", "Gorno-Badakhshan", "Badakhshan"),
+    (r"baikonur|baykonur|bayqongyr", "Baikonur"),
+    (r"stans|-stans|five republics|central asian republics|ex-soviet central asia", "Central Asia"),
+)
+_ORGANISATIONS = (
+    (
+        r"csto|odkb|одкб|collective security|military alliance|military bloc|defen[cs]e (pact|alliance|bloc)"
+        r"|security (pact|alliance|bloc)|russia-led (military|security)|moscow-led (military|security)",
+        "CSTO",
+        "Collective Security Treaty Organization",
+    ),
+    (
+        r"eaeu|eeu|еаэс|еаес|eurasian (economic )?union|eurasian customs|customs union|trade (pact|bloc|union)"
+        r"|economic (bloc|union)|single market|common market|free trade zone with russia",
+        "Eurasian Economic Union",
+        "EAEU",
+        "Customs Union",
+    ),
+    (r"eurasec|евразэс|eurasian economic community", "Eurasian Economic Community", "EurAsEC"),
+    (r"\bsco\b|шос|shanghai (club|group|bloc|five|six|pact)", "Shanghai Cooperation Organisation", "SCO"),
+    (
+        r"\bcis\b|снг|commonwealth|post-soviet (club|group|bloc|organi[sz]ation)|ex-soviet (club|group|bloc)",
+        "Commonwealth of Independent States",
+        "CIS",
+    ),
+    (r"\bedb\b|еабр|eurasian development bank", "Eurasian Development Bank"),
+    (r"cica|свмда|confidence.building", "CICA", "Conference on Interaction and Confidence-Building Measures in Asia"),
+    (r"turkic (council|states|union|bloc|world)|\bots\b|отг", "Organization of Turkic States", "Turkic Council"),
+    (r"\beco\b|оэс", "Economic Cooperation Organization"),
+    (r"belt and road|\bbri\b|new silk road|one belt", "Belt and Road"),
+    (r"\bimf\b|monetary fund", "International Monetary Fund", "IMF"),
+    (r"\bwto\b|world trade organi[sz]ation", "World Trade Organization", "WTO"),
+)
+# Informal words of this domain alone: always applied.
+_INFORMAL = (
+    (r"gas money|gas (cash|revenue|income)|gas sales|sell(s|ing)? gas", "natural gas", "gas exports"),
+    (r"oil money|petrodollars|oil (cash|revenue|income)", "oil", "revenues"),
+    (
+        r"guest ?workers?|gastarbeiters?|work(ing)? in russia|labou?r migra\w*|go to russia for work",
+        "labor migrants",
+        "remittances",
+        "migration",
+    ),
+    (r"money (sent|sending) home|send(ing)? money home|remit\w*", "remittances"),
+    (r"spaceport|space port|cosmodrome|rocket launch\w*|space launch\w*", "Baikonur", "cosmodrome"),
+    (r"break-?up|breakup|fall of the soviet union|collapse of the (soviet union|ussr)", "dissolution", "independence"),
+    (r"ethnic russians|russian speakers|russian-speaking|russian minority", "ethnic Russians", "Russian minority"),
+    (r"annex\w*|irredent\w*|take back", "irredentism", "annexation"),
+)
+# Russian words for the same things: a Russian question reaches BM25 only through these and the
+# names above, so they carry its meaning into the English corpus.
+_RUSSIAN = (
+    (
+        r"военн\w* (союз\w*|блок\w*|альянс\w*)|оборонн\w* (союз\w*|блок\w*)",
+        "CSTO",
+        "Collective Security Treaty Organization",
+    ),
+    (r"(торгов|экономическ)\w* (союз\w*|блок\w*|пакт\w*)|общ\w* рын\w*", "Eurasian Economic Union", "EAEU"),
+    (r"содружеств\w*", "Commonwealth of Independent States", "CIS"),
+    (r"шанхайск\w*", "Shanghai Cooperation Organisation", "SCO"),
+    (r"(трудов\w* )?мигрант\w*|гастарбайтер\w*|заработк\w*|миграци\w*", "labor migrants", "remittances", "migration"),
+    (r"денежн\w* перевод\w*|перевод\w* (денег|домой)", "remittances"),
+    (r"космодром\w*|запуск\w* ракет\w*|ракет\w*", "Baikonur", "cosmodrome"),
+    (r"военн\w* баз\w*|баз\w*|войск\w*|военн\w*|солдат\w*|гарнизон\w*", "military base", "troops"),
+    (r"газ|газа|газу|газом|газе|газов\w*|газопровод\w*", "natural gas"),
+    (r"нефт\w*|нефтепровод\w*", "oil"),
+    (r"трубопровод\w*|газопровод\w*|нефтепровод\w*", "pipeline"),
+    (r"наркот\w*|героин\w*|опиум\w*|мак\w*", "drug trafficking", "narcotics"),
+    (r"распад\w*|развал\w*", "dissolution", "independence"),
+    (r"гэс|гидро\w*|плотин\w*", "hydroelectric", "hydropower"),
+    (r"аренд\w*", "lease", "rent"),
+    (r"ввп", "GDP"),
+    (r"выбор\w*|голосован\w*|референдум\w*", "election", "referendum"),
+    (r"кредит\w*|займ\w*|заём\w*|долг\w*", "loan", "debt"),
+    (r"президент\w*|глав\w* государств\w*|лидер\w*", "president"),
+    (r"границ\w*|пограничн\w*", "border"),
+    (r"хлоп\w*", "cotton"),
+    (r"ядерн\w*|атомн\w*|уран\w*", "nuclear", "uranium"),
+    (r"русскоязычн\w*|этническ\w* русск\w*|русск\w* меньшинств\w*", "ethnic Russians", "Russian minority"),
+    (r"язык\w*", "language"),
+    (r"торгов\w*|товарооборот\w*|экспорт\w*|импорт\w*", "trade", "exports"),
+    (r"независимост\w*", "independence"),
+    (r"терроризм\w*|террорист\w*|экстремис\w*|боевик\w*", "terrorism", "extremism", "militants"),
+    (r"учени[яйе]\w*", "military exercises"),
+    (r"нейтралитет\w*|нейтральн\w*", "neutrality"),
+    (r"союзник\w*", "ally", "alliance"),
+    (r"санкци\w*", "sanctions"),
+    (r"инвестиц\w*|инвестор\w*", "investment"),
+)
+# Everyday words that mean something else outside this domain ("drugs" in a medical question):
+# applied only when the question names a place or body of the region (in_region).
+_INFORMAL_IN_REGION = (
+    (r"army bases?|military bases?|troops|soldiers|garrison", "military base", "troops"),
+    (r"migrants?", "labor migrants", "remittances"),
+    (r"nukes?|nuclear (bombs?|weapons?|tests?)|atomic", "nuclear"),
+    (r"drugs?|heroin|opium|narcotics?|drug trade|smuggl\w*", "drug trafficking", "narcotics"),
+    (r"islamists?|jihadists?|terrorists?|militants?|extremists?|taliban", "terrorism", "extremism", "militants"),
+    (r"dams?|hydro\w*|power plants?|power stations?", "hydroelectric", "hydropower"),
+    (r"pipelines?", "pipeline"),
+    (r"rent|lease\w*|renting", "lease", "rent"),
+    (r"gdp|economy size|how rich|how poor|economic output", "GDP"),
+    (r"jets?|planes?|airbase|air base|air force", "air base"),
+    (r"boss|leader|head of state|strongman|ruler", "president"),
+    (r"vote|voting|polls?|ballot", "election"),
+    (r"cash|loans?|credit|lent|lend", "loan"),
+)
+
+
+def _compile(table) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    return tuple((re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE), tuple(terms)) for pattern, *terms in table)
+
+
+THESAURUS = _compile(_CAPITALS + _VARIANTS + _ORGANISATIONS + _INFORMAL + _RUSSIAN)
+THESAURUS_IN_REGION = _compile(_INFORMAL_IN_REGION)
+
+
+def in_region(text: str) -> bool:
+    """True when a question names a country of the region, one of its places or bodies, or Russia's."""
+    return bool(tag_countries(text)) or any(
+        p.search(text) for p, _ in THESAURUS[: len(_CAPITALS) + len(_VARIANTS) + len(_ORGANISATIONS)]
+    )
+
+
+def expansions(text: str) -> list[str]:
+    """Corpus words for the region's capitals, variant and former names, organisation descriptions
+    and informal words in a question, in order, without repeats (see the tables above).
+
+    Example:
+        >>> expansions("Does Dushanbe still host the army bases?")
+        ['Tajikistan', 'military base', 'troops']
+    """
+    found: dict[str, None] = {}
+    table = THESAURUS + THESAURUS_IN_REGION if in_region(text) else THESAURUS
+    for pattern, terms in table:
+        if pattern.search(text):
+            for term in terms:
+                found.setdefault(term, None)
+    return list(found)
+
+
+__all__ = ["ORGANISATIONS", "PEOPLE", "THESAURUS", "Organisation", "english_names", "expansions"]

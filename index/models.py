@@ -89,12 +89,19 @@ class DocInfo:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with its score (higher is always better)."""
+    """A retrieved chunk with its score (higher is always better).
+
+    ``parts``: the indexed chunks a merged result is made of (neighbours of one document, the best
+    first), empty for a single chunk. ``also``: near-identical passages of other documents (other
+    Factbook editions) this result stands for and cites.
+    """
 
     chunk: Chunk
     doc: DocInfo
     score: float
     rank: int = 0
+    parts: tuple[Chunk, ...] = ()
+    also: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True)

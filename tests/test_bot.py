@@ -44,7 +44,8 @@ from telegram.ext import CommandHandler
 from bot.app import main_bot, webhook_kwargs
 from bot.handlers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.logs import setup_logging
-from bot.render import citation_html, count_documents, merged_sources, paginate_html, preview, render_passage_html
+from bot.render import citation_html, paginate_html, preview, render_passage_html
+from bot.render_stats import count_documents, merged_sources
 from bot.settings import BotSettings, SettingsError
 from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text

@@ -79,3 +79,118 @@ def test_eval_cli_reports_json_and_errors(tmp_path: Path, capsys: pytest.Capture
     assert set(report["modes"]["bm25"]) >= {"ndcg@10", "recall@10", "recall@100", "mrr@10"}
     assert main(["eval", "--beir", str(tmp_path / "missing")]) == 1
     assert "corpus.jsonl" in capsys.readouterr().err
+
+
+# --- steppe question sets ----------------------------------------------------------------------------
+
+
+def write_questions(folder: Path) -> Path:
+    rows = [
+        {
+            "id": "ca001",
+            "split": "dev",
+            "lang": "en",
+            "question": "Does Russia keep soldiers near Dushanbe?",
+            "answerable": True,
+            "answers": [
+                {
+                    "corpus": "project",
+                    "path": "dushanbe-base.md",
+                    "quote": "Russia keeps its 201st military base in Tajikistan",
+                }
+            ],
+        },
+        {
+            "id": "ca002",
+            "split": "dev",
+            "lang": "en",
+            "question": "How does Kazakhstan export crude oil?",
+            "answerable": True,
+            "answers": [
+                {"corpus": "project", "path": "kazakh-oil.md", "quote": "through the Caspian Pipeline Consortium"}
+            ],
+        },
+        {
+            "id": "ca003",
+            "split": "dev",
+            "lang": "en",
+            "question": "Best shashlik recipe?",
+            "answerable": False,
+            "answers": [],
+        },
+        {
+            "id": "ca004",
+            "split": "test",
+            "lang": "en",
+            "question": "Uzbek cotton harvest",
+            "answerable": True,
+            "answers": [
+                {"corpus": "project", "path": "uzbek-cotton.md", "quote": "one of the largest cotton exporters"}
+            ],
+        },
+    ]
+    path = folder / "chat_tiny.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_question_sets_report_raw_ranked_and_shown_recall_per_split(tiny_corpus: Path, tmp_path: Path) -> None:
+    from index.build import build_index
+    from index.evaluation_sets import evaluate_questions, load_questions
+
+    index_dir = tmp_path / "index"
+    build_index(index_dir, [str(tiny_corpus)], model="hash-64", progress=False)
+    path = write_questions(tmp_path)
+    assert [q["id"] for q in load_questions([str(tmp_path / "chat_*.jsonl")], "test")] == ["ca004"]
+    report = evaluate_questions([path], index_dir, modes=["bm25"], split="dev")
+    assert report["questions"] == 3 and report["split"] == "dev" and report["unmatched_quotes"] == 0
+    summary = report["modes"]["bm25"]["en"]
+    assert summary["answerable"] == 2 and summary["unanswerable"] == 1
+    assert summary["raw"]["recall@1"] == 1.0 and summary["ranked"]["recall@1"] == 1.0
+    # What is shown never beats what was ranked, and a refused answerable question is a miss.
+    rows = {r["id"]: r for r in report["details"]}
+    for row in (rows["ca001"], rows["ca002"]):
+        assert row["raw"] == 1 and (row["shown"] == 1) == row["answered"]
+    assert summary["shown"]["recall@5"] == 1.0 - summary["answerable_refused"]
+    assert summary["unanswerable_answered"] == float(rows["ca003"]["answered"])
+
+
+def test_eval_cli_takes_several_question_files_and_a_split(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from index.build import build_index
+
+    index_dir = tmp_path / "index"
+    build_index(index_dir, [str(tiny_corpus)], model="hash-64", progress=False)
+    write_questions(tmp_path)
+    other = tmp_path / "chat_more.jsonl"
+    other.write_text(
+        json.dumps(
+            {"id": "cb001", "split": "dev", "lang": "ru", "question": "Где хлопок?", "answerable": False, "answers": []}
+        ),
+        encoding="utf-8",
+    )
+    pattern = str(tmp_path / "chat_*.jsonl")
+    assert (
+        main(["eval", "--questions", pattern, "--split", "dev", "--index-dir", str(index_dir), "--mode", "dense"]) == 0
+    )
+    table = capsys.readouterr().out
+    assert "4 questions, split dev" in table and "| dense | ru |" in table and "| dense | all |" in table
+    assert main(["eval", "--questions", str(tmp_path / "nothing_*.jsonl"), "--index-dir", str(index_dir)]) == 1
+    assert "No question file matches" in capsys.readouterr().err
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["eval", "--questions", str(other), str(dup), "--index-dir", str(index_dir)]) == 1
+    assert "appears twice" in capsys.readouterr().err
+
+
+def test_beir_corpus_may_be_gzipped(tmp_path: Path) -> None:
+    import gzip
+
+    folder = write_beir(tmp_path / "gz")
+    plain = folder / "corpus.jsonl"
+    with gzip.open(folder / "corpus.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write(plain.read_text())
+    plain.unlink()
+    documents, _, _ = load_beir(folder)
+    assert len(documents) == 4

@@ -16,7 +16,8 @@ from botkit import ADMIN, ALICE, BORIS, BotRunner, ask, button_labels, buttons, 
 from fakebotapi import FakeBotAPI, parse_telegram_html
 from fakelib import PASSAGES, FakeLibrary, Recorder
 
-from bot.render import count_documents, format_date
+from bot.render import format_date
+from bot.render_stats import count_documents
 from bot.strings import STRINGS, plural, supported, t, t_text
 
 TOKEN = "123456789:AAHfakeTOKENforTests_abcdefghijklmn"

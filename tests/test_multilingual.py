@@ -18,7 +18,7 @@ from index.chunking import ChunkSettings, capped_title, chunk_lengths, chunk_tex
 from index.embedding import E5Embedder, HashEmbedder, SentenceTransformerEmbedder, load_embedder
 from index.errors import BackendUnavailable, ModelMismatch
 from index.language import detect_language, is_cyrillic, script_of
-from index.search import DENSE_WEIGHT, Searcher, fusion_weight
+from index.search import DEFAULT_WEIGHTS, Searcher, fusion_weights
 from index.service import Library
 from index.store import Manifest, current_generation
 
@@ -299,13 +299,15 @@ def test_russian_question_on_an_english_model_gets_a_notice(tiny_corpus: Path, t
 
 
 def test_fusion_weights_depend_on_model_and_language() -> None:
-    assert fusion_weight("all-MiniLM-L6-v2", "en") == DENSE_WEIGHT
-    assert fusion_weight("some/other-model", "unknown") == DENSE_WEIGHT
+    assert fusion_weights("multilingual-e5-small", "en") == DEFAULT_WEIGHTS
+    assert fusion_weights("some/other-model", "unknown") == DEFAULT_WEIGHTS
     for language in ("ru", "kk", "ky", "other"):
-        assert fusion_weight("multilingual", language) > fusion_weight("multilingual", "en")
+        multilingual = fusion_weights("multilingual", language)
+        assert multilingual.agreeing > fusion_weights("multilingual", "en").agreeing
         # an English-only model's vector of a Russian question is noise: BM25 on the names counts more
-        assert fusion_weight("all-MiniLM-L6-v2", language) < fusion_weight("multilingual", language)
-        assert fusion_weight("other/english-model", language, multilingual=False) <= 0.5
+        english_only = fusion_weights("all-MiniLM-L6-v2", language)
+        assert english_only.disagreeing < multilingual.agreeing
+        assert fusion_weights("other/english-model", language, multilingual=False).disagreeing <= 0.5
 
 
 # --- larger sentence-transformers models: prompts ---------------------------------------------
@@ -365,15 +367,8 @@ def test_cross_lingual_query_keeps_names_numbers_and_latin_words() -> None:
     # Its own words, normalised (they match Russian articles), then the English names.
     assert terms == ["писать", "factbook", "2012", "граница", "казахстан", "россия", "kazakhstan", "russia"]
     assert dense_text == f"{question} (Kazakhstan, Russia)"
-    # For an index of schema 1, whose full-text table has no normalised Russian words: names, numbers, Latin words.
-    assert cross_lingual_query(question, query_terms(question), native=False)[0] == [
-        "factbook",
-        "2012",
-        "kazakhstan",
-        "russia",
-    ]
     shashlik = "Сколько мариновать шашлык?"
-    assert cross_lingual_query(shashlik, query_terms(shashlik), native=False) == ([], shashlik)
+    assert cross_lingual_query(shashlik, query_terms(shashlik)) == (["мариновать", "шашлык"], shashlik)
 
 
 def test_russian_questions_are_encoded_with_english_names(ml_index: Path, e5: E5Embedder) -> None:

@@ -16,16 +16,13 @@ from bot.render import (
     TELEGRAM_LIMIT,
     answer_to_json,
     paginate_html,
-    render_about_html,
     render_html_pages,
     render_not_found_html,
     render_passage_html,
-    render_sources_html,
-    render_stats_html,
-    render_stats_text,
     render_text,
     utf16_len,
 )
+from bot.render_stats import render_about_html, render_sources_html, render_stats_html, render_stats_text
 from bot.strings import t, t_text
 from index.models import Answer, Chunk, DocInfo, Excerpt, Hit, Passage, SourceStats
 
@@ -349,3 +346,20 @@ def test_any_answer_renders_to_valid_telegram_html(answer: Answer, per_page: int
         page = render_passage_html(passage)
         assert utf16_len(page) <= TELEGRAM_LIMIT
         parse_telegram_html(page)
+
+
+def test_a_collapsed_passage_cites_the_other_editions() -> None:
+    editions = [replace(DOC, doc_id=f"fb{y}", title="Tajikistan", edition=y) for y in ("2026", "2025", "2015")]
+    text = "Russia keeps the 201st military base near Dushanbe."
+    chunk = Chunk(chunk_id=1, doc_id="fb2026", seq=0, start=0, end=len(text), text=text)
+    copies = tuple(Hit(replace(chunk, doc_id=d.doc_id), d, 0.5, 1) for d in editions[1:])
+    hit = Hit(chunk, editions[0], 0.5, 1, also=copies)
+    answer = Answer(question="q", answered=True, excerpts=(Excerpt(hit, text, (), False, False),))
+    assert render.also_line(hit) == "also in the 2025 and 2015 editions"
+    assert render.also_line(hit, "ru") == "то же в изданиях 2025 и 2015 г."
+    assert "(also in the 2025 and 2015 editions)" in render_text(answer)
+    assert "also in the 2025 and 2015 editions" in well_formed(paginate_html(answer)[0].text)
+    wiki = replace(DOC, doc_id="w", title="Foreign relations of Tajikistan", edition=None)
+    other = Hit(chunk, DOC, 0.5, 1, also=(Hit(chunk, wiki, 0.5, 1),))
+    assert render.also_line(other) == "also in Foreign relations of Tajikistan"
+    assert render.also_line(Hit(chunk, DOC, 0.5, 1)) == ""

@@ -1,13 +1,35 @@
-"""Diversification: results never overlap, and one document fills at most two of the top five."""
+"""Diversification: which ranked passages take the places, and in what shape.
+
+Three rules, in this order, over the best ``pool_size(k)`` candidates:
+
+1. **One result per repeated passage.** Near-identical passages of different documents (the
+   Factbook editions, the same text indexed from two folders) collapse into one result that
+   cites every copy (``Hit.also``). The newest edition leads, unless the question names the year
+   of another.
+2. **Neighbours merge.** A passage that overlaps or adjoins one already chosen from the same
+   document is merged into it (one longer result, at most MAX_MERGED_CHARS), instead of being
+   dropped or taking a second place.
+3. **Room for other documents.** One document fills at most MAX_PER_DOC_IN_TOP of the first
+   TOP_FOR_DIVERSITY places, unless its next passage is clearly the best left (its score at
+   least CLEAR_LEAD times the best other document's); the ones held back fill the list when
+   nothing else is left.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 
-from index.models import Chunk
+from index.models import Chunk, DocInfo
 
 MAX_PER_DOC_IN_TOP = 2
 TOP_FOR_DIVERSITY = 5
+CLEAR_LEAD = 1.15  # a third passage of one document in the top five must beat the rest by this factor
+MAX_MERGED_CHARS = 2400  # a merged result stays well inside one Telegram message (4096)
+ADJACENT_GAP = 2  # characters (a paragraph break) between two passages that still count as adjoining
+DUPLICATE_OVERLAP = 0.8  # share of the shorter passage's word triples found in the other one
+_WORD = re.compile(r"\w+")
 
 
 def pool_size(k: int) -> int:
@@ -15,31 +37,156 @@ def pool_size(k: int) -> int:
     return max(4 * k, 40)
 
 
-def diversify(ranked: list[tuple[int, float]], chunks: Mapping[int, Chunk], k: int) -> list[tuple[Chunk, float]]:
-    """Up to ``k`` of the ``ranked`` (chunk id, score) pairs, in order, such that no two chunks of
-    a document overlap and at most MAX_PER_DOC_IN_TOP of the first TOP_FOR_DIVERSITY come from one
-    document; the ones held back fill the list when nothing else is left. Ids missing from
-    ``chunks`` are skipped."""
-    chosen: list[tuple[Chunk, float]] = []
-    deferred: list[tuple[Chunk, float]] = []
+@dataclass
+class Placed:
+    """One result: its chunk (merged from ``parts``, the passages it is made of, its leader first),
+    its score, and the near-identical passages of other documents it stands for (``also``)."""
 
-    def overlaps(chunk: Chunk) -> bool:
-        return any(c.doc_id == chunk.doc_id and c.start < chunk.end and chunk.start < c.end for c, _ in chosen)
+    chunk: Chunk
+    score: float
+    parts: list[Chunk]
+    also: list[Chunk] = field(default_factory=list)
 
-    for chunk_id, score in ranked[: pool_size(k)]:
-        chunk = chunks.get(chunk_id)
-        if chunk is None or overlaps(chunk):
+
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return frozenset(zip(words, words[1:], words[2:], strict=False)) if len(words) >= 3 else frozenset([tuple(words)])
+
+
+def near_identical(a: frozenset, b: frozenset) -> bool:
+    """True when most word triples of the shorter passage are in the other one."""
+    smaller = min(len(a), len(b))
+    return smaller > 0 and len(a & b) / smaller >= DUPLICATE_OVERLAP
+
+
+def _recency(doc: DocInfo | None) -> str:
+    return (doc.edition or doc.date or "") if doc else ""
+
+
+def _lead(group: list[tuple[Chunk, float]], docs: Mapping[str, DocInfo], years: Collection[str]) -> int:
+    """Index of the copy that leads a group: one from a year the question names, else the newest."""
+    named = [i for i, (c, _) in enumerate(group) if _recency(docs.get(c.doc_id))[:4] in years]
+    if named:
+        return named[0]
+    return max(range(len(group)), key=lambda i: (_recency(docs.get(group[i][0].doc_id)), group[i][1]))
+
+
+def collapse(
+    ranked: list[tuple[Chunk, float]], docs: Mapping[str, DocInfo], years: Collection[str] = ()
+) -> list[tuple[Chunk, float, list[Chunk]]]:
+    """Near-identical passages of different documents as one entry each, at the best copy's place
+    and score: (leading chunk, score, the other copies)."""
+    shingles = [_shingles(c.text) for c, _ in ranked]
+    groups: list[list[int]] = []
+    for i, (chunk, _) in enumerate(ranked):
+        home = next(
+            (
+                g
+                for g in groups
+                if all(ranked[j][0].doc_id != chunk.doc_id for j in g) and near_identical(shingles[g[0]], shingles[i])
+            ),
+            None,
+        )
+        if home is None:
+            groups.append([i])
+        else:
+            home.append(i)
+    out = []
+    for g in groups:
+        members = [ranked[j] for j in g]
+        lead = _lead(members, docs, years)
+        out.append((members[lead][0], members[0][1], [c for n, (c, _) in enumerate(members) if n != lead]))
+    return out
+
+
+def _joinable(a: Chunk, b: Chunk) -> bool:
+    return a.doc_id == b.doc_id and a.start <= b.end + ADJACENT_GAP and b.start <= a.end + ADJACENT_GAP
+
+
+def merge_chunks(parts: list[Chunk], document_text: Callable[[str], str] | None = None) -> Chunk:
+    """One chunk covering overlapping or adjoining ``parts`` of a document (the first part's id).
+
+    The text is read from the document when parts leave a gap between them; otherwise it is
+    stitched from the parts themselves.
+    """
+    ordered = sorted(parts, key=lambda c: c.start)
+    start, end = ordered[0].start, max(c.end for c in ordered)
+    text, reach = ordered[0].text, ordered[0].end
+    for part in ordered[1:]:
+        if part.start > reach:  # a gap: only the document has those characters
+            if document_text is None:
+                raise ValueError("merging passages with a gap needs the document text")
+            text = document_text(part.doc_id)[start:end]
+            break
+        if part.end > reach:
+            text += part.text[reach - part.start :]
+            reach = part.end
+    return Chunk(
+        chunk_id=parts[0].chunk_id, doc_id=ordered[0].doc_id, seq=ordered[0].seq, start=start, end=end, text=text
+    )
+
+
+def diversify(
+    ranked: list[tuple[int, float]],
+    chunks: Mapping[int, Chunk],
+    k: int,
+    *,
+    docs: Mapping[str, DocInfo] | None = None,
+    years: Collection[str] = (),
+    document_text: Callable[[str], str] | None = None,
+) -> list[Placed]:
+    """Up to ``k`` results from the ``ranked`` (chunk id, score) pairs, by the three rules above.
+
+    ``docs`` gives each document's edition and date (for which copy of a repeated passage leads);
+    ``years`` are the years the question names. Ids missing from ``chunks`` are skipped.
+    """
+    candidates = [(chunks[i], s) for i, s in ranked[: pool_size(k)] if i in chunks]
+    entries = collapse(candidates, docs or {}, years)
+    chosen: list[Placed] = []
+    deferred: list[Placed] = []
+
+    def absorb(entry: Placed) -> bool:
+        """Merge ``entry`` into a chosen result of its document it overlaps or adjoins (taking in any
+        other result the merge would then reach); False if it touches none, or only adjoins them
+        and every merge would be too long (it then takes a place of its own)."""
+        touching = [p for p in chosen if _joinable(p.chunk, entry.chunk)]
+        for lead in touching:
+            if lead.chunk.start <= entry.chunk.start and entry.chunk.end <= lead.chunk.end:
+                return True  # already inside it
+            parts = lead.parts + entry.parts
+            merged = merge_chunks(parts, document_text)
+            reached = [p for p in chosen if p is not lead and _joinable(p.chunk, merged)]
+            if reached:
+                parts += [c for p in reached for c in p.parts]
+                merged = merge_chunks(parts, document_text)
+            if merged.end - merged.start <= MAX_MERGED_CHARS:
+                lead.chunk, lead.parts = merged, parts
+                lead.also += [c for p in reached for c in p.also] + entry.also
+                for other in reached:
+                    chosen.remove(other)
+                return True
+        # Too long to merge: an overlapping passage is not shown twice; an adjoining one may be.
+        return any(p.chunk.start < entry.chunk.end and entry.chunk.start < p.chunk.end for p in touching)
+
+    for index, (chunk, score, also) in enumerate(entries):
+        entry = Placed(chunk, score, [chunk], list(also))
+        if absorb(entry):
             continue
-        same_doc = sum(c.doc_id == chunk.doc_id for c, _ in chosen)
+        if len(chosen) >= k:
+            break
+        if any(d.chunk.doc_id == chunk.doc_id for d in deferred):
+            deferred.append(entry)  # its document's better passage waits too: keep their order
+            continue
+        same_doc = sum(p.chunk.doc_id == chunk.doc_id for p in chosen)
         if len(chosen) < TOP_FOR_DIVERSITY and same_doc >= MAX_PER_DOC_IN_TOP:
-            deferred.append((chunk, score))
-            continue
-        chosen.append((chunk, score))
+            rival = next((s for c, s, _ in entries[index + 1 :] if c.doc_id != chunk.doc_id), 0.0)
+            if score < CLEAR_LEAD * rival:
+                deferred.append(entry)
+                continue
+        chosen.append(entry)
+    for entry in deferred:  # nothing else relevant: fill with what was held back
         if len(chosen) >= k:
             break
-    for chunk, score in deferred:  # nothing else relevant: fill with what was held back
-        if len(chosen) >= k:
-            break
-        if not overlaps(chunk):
-            chosen.append((chunk, score))
-    return chosen
+        if not absorb(entry):
+            chosen.append(entry)
+    return chosen[:k]

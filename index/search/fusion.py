@@ -1,34 +1,94 @@
 """Hybrid fusion: a convex combination of normalised dense and BM25 scores (Bruch et al., 2023,
-found this beats reciprocal rank fusion), with the dense weight chosen per model and language."""
+found this beats reciprocal rank fusion) whose dense weight adapts to each question.
+
+BM25 gets its full say when it can be trusted for this question: when the two rankings agree
+(many of the same passages in both top tens), or when BM25 is confident (its best score stands
+well clear of its tenth: a rare, discriminating word matched). Otherwise at most one of them is
+right, and the fusion leans on dense, the signal that degrades more gracefully when a question's
+words are not the corpus's (paraphrase, another language, a long question). The dense weight
+moves linearly from ``agreeing`` (trust 1) to ``disagreeing`` (trust 0), trust being the larger
+of the agreement and BM25's confidence. A fixed weight lost to its own dense half where BM25 is
+weak (issue 12); this one keeps hybrid at or above dense there (README, "Quality").
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from index.language import NON_ENGLISH
 
-# Weight of the dense signal for English questions; tuned on eval/questions.jsonl (README,
-# "Quality": 0.3-0.7 tried, Recall@5 0.844-0.902).
-DENSE_WEIGHT = 0.6
+AGREEMENT_DEPTH = 10  # how many top passages of each ranking are compared
+# BM25 is fully confident when its tenth score is this far below its best (as a share), or more.
+CONFIDENT_GAP = 0.5
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """The dense weight when BM25 is fully trusted and when it is not trusted at all, and the gap
+    (bm25_confidence) at which BM25 counts as fully confident."""
+
+    agreeing: float
+    disagreeing: float
+    confident_gap: float = CONFIDENT_GAP
+
+    def weight(self, trust: float) -> float:
+        """The dense weight for a trust in BM25 between 0 and 1."""
+        return self.disagreeing - (self.disagreeing - self.agreeing) * min(1.0, max(0.0, trust))
+
+
+# English questions. Tuned on the chat-register dev split and ../shared/beir-dev (NFCorpus, NQ-UTD,
+# and NQ-UTD with BM25 given a third of each question's words, a stand-in for sets where BM25 is
+# weak), README "Quality". multilingual-e5-small (the default): a strong dense side, so distrust
+# goes all the way to dense alone and BM25 needs a clearer lead to count as confident.
+DEFAULT_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=1.0, confident_gap=0.6)
+# all-MiniLM-L6-v2: a weaker dense side keeps some BM25 even when unsure.
+MINILM_WEIGHTS = FusionWeights(agreeing=0.65, disagreeing=0.95, confident_gap=0.5)
 # Questions not in English: BM25 can only match the English names, numbers and Latin words
 # cross_lingual_query gives it, so a multilingual model leans on its dense side; an English-only
-# model's dense side is noise for them (Recall@5 0.00 on eval/questions_ru.jsonl), so it does not.
-CROSS_LINGUAL_DENSE_WEIGHT = 0.8
-ENGLISH_ONLY_CROSS_LINGUAL_WEIGHT = 0.5
-# Per model, measured on eval/ (README, "Choosing a model"): "en" for English questions, "xx"
-# for questions in any other language. Models not listed use the defaults above.
-DENSE_WEIGHTS: dict[str, dict[str, float]] = {
-    "multilingual": {"en": 0.7, "xx": 0.8},
-    "all-MiniLM-L6-v2": {"xx": ENGLISH_ONLY_CROSS_LINGUAL_WEIGHT},
+# model's dense side is noise for them (Recall@5 0.00 on eval/questions_ru.jsonl), so it does not,
+# and disagreement there says nothing about which side is right: a fixed weight.
+CROSS_LINGUAL_WEIGHTS = FusionWeights(agreeing=0.8, disagreeing=0.9)
+ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS = FusionWeights(agreeing=0.5, disagreeing=0.5)
+# Per model: "en" for English questions, "xx" for questions in any other language. Models not
+# listed use the defaults above.
+MODEL_WEIGHTS: dict[str, dict[str, FusionWeights]] = {
+    "all-MiniLM-L6-v2": {"en": MINILM_WEIGHTS, "xx": ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS},
 }
 
 
-def fusion_weight(model: str, language: str, multilingual: bool = True) -> float:
-    """The dense weight of hybrid fusion for a model and a question language (detect_language)."""
-    table = DENSE_WEIGHTS.get(model, {})
+def fusion_weights(model: str, language: str, multilingual: bool = True) -> FusionWeights:
+    """The fusion weights for a model and a question language (detect_language)."""
+    table = MODEL_WEIGHTS.get(model, {})
     if language not in NON_ENGLISH:
-        return table.get("en", DENSE_WEIGHT)
-    return table.get("xx", CROSS_LINGUAL_DENSE_WEIGHT if multilingual else ENGLISH_ONLY_CROSS_LINGUAL_WEIGHT)
+        return table.get("en", DEFAULT_WEIGHTS)
+    return table.get("xx", CROSS_LINGUAL_WEIGHTS if multilingual else ENGLISH_ONLY_CROSS_LINGUAL_WEIGHTS)
+
+
+def _top(scores: dict[int, float], n: int) -> set[int]:
+    return set(sorted(scores, key=lambda i: (-scores[i], i))[:n])
+
+
+def agreement(dense: dict[int, float], bm25: dict[int, float], depth: int = AGREEMENT_DEPTH) -> float:
+    """Share of the top ``depth`` passages the two rankings have in common (0 when either is empty)."""
+    matched = {i: s for i, s in bm25.items() if s > 0}
+    if not dense or not matched:
+        return 0.0
+    n = min(depth, len(dense), len(matched))
+    return len(_top(dense, n) & _top(matched, n)) / n
+
+
+def bm25_confidence(
+    bm25: dict[int, float], depth: int = AGREEMENT_DEPTH, confident_gap: float = CONFIDENT_GAP
+) -> float:
+    """How far BM25's best score stands above its ``depth``-th, as a share of the best, over
+    ``confident_gap`` (capped at 1); 0 with fewer than two matches."""
+    scores = sorted((s for s in bm25.values() if s > 0), reverse=True)
+    if len(scores) < 2:
+        return 0.0
+    gap = (scores[0] - scores[min(depth, len(scores)) - 1]) / scores[0]
+    return min(1.0, gap / confident_gap)
 
 
 def fuse(dense: dict[int, float], bm25: dict[int, float], alpha: float) -> dict[int, float]:
@@ -43,3 +103,13 @@ def fuse(dense: dict[int, float], bm25: dict[int, float], alpha: float) -> dict[
     b_norm = b / b.max() if b.max() > 0 else np.zeros_like(b)
     fused = alpha * d_norm + (1 - alpha) * b_norm
     return dict(zip(ids, fused.tolist(), strict=True))
+
+
+def adaptive_fuse(
+    dense: dict[int, float], bm25: dict[int, float], weights: FusionWeights
+) -> tuple[dict[int, float], float]:
+    """fuse() with the dense weight ``weights`` gives for the trust in BM25 (the larger of the
+    rankings' agreement and BM25's confidence); and that weight."""
+    trust = max(agreement(dense, bm25), bm25_confidence(bm25, confident_gap=weights.confident_gap))
+    alpha = weights.weight(trust)
+    return fuse(dense, bm25, alpha), alpha

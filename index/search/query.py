@@ -1,5 +1,6 @@
-"""What a question becomes before retrieval: its content words, and for a question not in English,
-the English names BM25 and the dense model can use.
+"""What a question becomes before retrieval: its content words, the corpus's words for the
+region's names and informal words (the thesaurus, index/glossary.py), and for a question not in
+English, the English names BM25 and the dense model can use.
 
 Russian words are reduced to the forms the full-text index stores (index/text.py), and Russian
 function words are dropped like English ones."""
@@ -8,10 +9,15 @@ from __future__ import annotations
 
 import re
 
-from index.glossary import english_names
+from index.glossary import english_names, expansions
+from index.language import NON_ENGLISH, detect_language
 from index.text import RU_STOPWORDS, normalise_word
 
 MAX_QUERY_CHARS = 2000
+# Whether the thesaurus's words are added to the BM25 query and to the text the dense model encodes
+# (measured on the chat-register dev split, README "Quality").
+THESAURUS_BM25 = True
+THESAURUS_DENSE = False
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -46,3 +52,36 @@ def cross_lingual_query(query: str, terms: list[str]) -> tuple[list[str], str]:
     kept = list(terms)
     terms = kept + [t for t in query_terms(" ".join(names)) if t not in kept]
     return terms, f"{query} ({', '.join(names)})" if names else query
+
+
+def _new_terms(terms: list[str], extra: list[str]) -> list[str]:
+    """``extra`` terms whose words are not all among ``terms`` already."""
+    have = set(terms)
+    return [t.lower() for t in extra if not set(query_terms(t)) <= have]
+
+
+def search_query(query: str, *, thesaurus_bm25: bool = THESAURUS_BM25) -> tuple[list[str], str]:
+    """The BM25 terms of a question and the language it is written in.
+
+    Not in English: its English names (cross_lingual_query). Then the thesaurus's corpus words;
+    a multi-word term is matched as a phrase.
+    """
+    terms = query_terms(query)
+    language = detect_language(query)
+    if language in NON_ENGLISH:
+        terms, _ = cross_lingual_query(query, terms)
+    if thesaurus_bm25 and terms:  # the English names count too: "Душанбе" gives Dushanbe, then Tajikistan
+        terms = terms + _new_terms(terms, expansions(f"{query} {' '.join(terms)}"))
+    return terms, language
+
+
+def dense_query(query: str, *, thesaurus_dense: bool = THESAURUS_DENSE) -> str:
+    """The text the dense model encodes for a question: with the English names of a question not in
+    English, and (when ``thesaurus_dense``) the thesaurus's words the question lacks, in brackets."""
+    text = query
+    if detect_language(query) in NON_ENGLISH:
+        _, text = cross_lingual_query(query, query_terms(query))
+    if thesaurus_dense:
+        extra = _new_terms(query_terms(text), expansions(text))
+        text = f"{text} ({', '.join(extra)})" if extra else text
+    return text

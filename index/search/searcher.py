@@ -1,10 +1,9 @@
 """The Searcher: dense, BM25 and hybrid search over one index generation.
 
 It composes the pieces: the question's terms (query.py), the store's dense and BM25
-rankings (index/store), the best-sentence signal (sentences.py), fusion (fusion.py), the year
-rule (rules.py) and diversification (diversify.py). Hybrid takes the union of both candidate
-lists, scores every candidate on both signals exactly, blends each chunk's dense score with its
-best sentence's, then fuses.
+rankings (index/store), fusion (fusion.py), the year rule (rules.py) and diversification
+(diversify.py). Hybrid takes the union of both candidate lists, scores every candidate on
+both signals exactly, then fuses.
 """
 
 from __future__ import annotations
@@ -19,12 +18,11 @@ import numpy as np
 from index.config import Settings
 from index.embedding import Embedder, check_compatible, load_embedder
 from index.errors import EmptyQuery, ModelMismatch, UserFacingError
-from index.language import NON_ENGLISH, detect_language
 from index.models import Chunk, DocInfo, Filters, Hit, ScoredSentences
 from index.search.diversify import diversify, pool_size
-from index.search.fusion import fuse, fusion_weight
-from index.search.query import MAX_QUERY_CHARS, cross_lingual_query, query_terms
-from index.search.rules import prefer_years, years_in
+from index.search.fusion import adaptive_fuse, fuse, fusion_weights
+from index.search.query import MAX_QUERY_CHARS, dense_query, query_terms, search_query
+from index.search.rules import named_sources, prefer_named, years_in
 from index.search.sentences import SENTENCE_WEIGHT, with_best_sentence
 from index.store import Manifest, StoreReader, open_store
 
@@ -61,6 +59,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sources: frozenset[str] | None = None
         self._cache_lock = threading.Lock()
 
     @classmethod
@@ -104,10 +103,7 @@ class Searcher:
             if cached is not None:
                 self._query_cache.move_to_end(text)
                 return cached
-        dense_text = text
-        if detect_language(text) in NON_ENGLISH:
-            _, dense_text = cross_lingual_query(text, query_terms(text))
-        vector = self.embedder.encode_queries([dense_text])[0]
+        vector = self.embedder.encode_queries([dense_query(text)])[0]
         with self._cache_lock:
             self._query_cache[text] = vector
             if len(self._query_cache) > QUERY_CACHE:
@@ -137,17 +133,11 @@ class Searcher:
         if mode not in MODES:
             raise UserFacingError(f"Unknown search mode {mode!r}; choose one of {', '.join(MODES)}.")
         query = query.strip()[:MAX_QUERY_CHARS]
-        terms = query_terms(query)
-        if not terms:
+        if not query_terms(query):
             raise EmptyQuery("The question has no words to search for. Please ask in words.")
-        language = detect_language(query)
-        if language in NON_ENGLISH:
-            # Most of the corpus is English: the region's names are looked up in English too.
-            terms, _ = cross_lingual_query(query, terms)
+        terms, language = search_query(query)
         allowed = self.store.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
-        if dense_weight is None:
-            dense_weight = fusion_weight(self.manifest.model, language, self.embedder.multilingual)
 
         dense_hits: dict[int, float] = {}
         bm25_hits: dict[int, float] = {}
@@ -165,16 +155,21 @@ class Searcher:
         # The dense signal: each candidate's chunk similarity blended with its best sentence's.
         dense_signal = with_best_sentence(dense_hits, sentences, sentence_weight)
         if mode == "hybrid":
-            scored = fuse(dense_signal, bm25_hits, dense_weight)
+            if dense_weight is None:  # adaptive: by how much the two rankings agree (fusion.py)
+                weights = fusion_weights(self.manifest.model, language, self.embedder.multilingual)
+                scored, dense_weight = adaptive_fuse(dense_signal, bm25_hits, weights)
+            else:
+                scored = fuse(dense_signal, bm25_hits, dense_weight)
         else:
             scored = dense_signal if mode == "dense" else bm25_hits
 
-        if years_in(query) and scored:
-            scored = prefer_years(scored, query, self._documents_of(scored))
+        scored = self._prefer_named(scored, query)
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
-        hits = self._diversified(ranked, k) if diversify else self._hits(ranked[:k])
-        unscored = [hit.chunk.chunk_id for hit in hits if hit.chunk.chunk_id not in sentences]
-        if unscored:  # BM25 alone: answers still need the returned passages' sentences
+        hits = self._diversified(ranked, k, query) if diversify else self._hits(ranked[:k])
+        unscored = [
+            chunk.chunk_id for hit in hits for chunk in (hit.chunk, *hit.parts) if chunk.chunk_id not in sentences
+        ]
+        if unscored:  # BM25 alone, or merged neighbours: answers still need their sentences
             sentences.update(self.store.sentence_scores(self.encode_query(query), unscored))
         return SearchResult(
             hits=hits,
@@ -216,6 +211,21 @@ class Searcher:
             bm25_hits.update(self.store.bm25(terms, len(unscored), None, among=unscored))
         return bm25_hits
 
+    @property
+    def sources(self) -> frozenset[str]:
+        """Every source name in this generation (for sources named in a question)."""
+        if self._sources is None:
+            self._sources = frozenset(doc.source for doc in self.store.documents.values())
+        return self._sources
+
+    def _prefer_named(self, scored: dict[int, float], query: str) -> dict[int, float]:
+        """The year and source rules (rules.py), when the question names a year or a source."""
+        years = years_in(query)
+        sources = named_sources(query, self.sources)
+        if not scored or not (years or sources):
+            return scored
+        return prefer_named(scored, query, self._documents_of(scored), self.sources)
+
     def _documents_of(self, scored: dict[int, float]) -> dict[int, DocInfo | None]:
         documents = self.store.documents
         return {chunk_id: documents.get(doc_id) for chunk_id, doc_id in self.store.chunk_documents(scored).items()}
@@ -225,9 +235,23 @@ class Searcher:
         found = [(chunks[i], s) for i, s in ranked if i in chunks]
         return self._numbered(found)
 
-    def _diversified(self, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
+    def _diversified(self, ranked: list[tuple[int, float]], k: int, query: str) -> list[Hit]:
         chunks = self.store.chunks(i for i, _ in ranked[: pool_size(k)])
-        return self._numbered(diversify(ranked, chunks, k))
+        documents = self.store.documents
+        placed = diversify(
+            ranked, chunks, k, docs=documents, years=years_in(query), document_text=self.store.document_text
+        )
+        return [
+            Hit(
+                chunk=p.chunk,
+                doc=documents[p.chunk.doc_id],
+                score=float(p.score),
+                rank=rank,
+                parts=tuple(p.parts) if len(p.parts) > 1 else (),
+                also=tuple(Hit(chunk=c, doc=documents[c.doc_id], score=float(p.score), rank=rank) for c in p.also),
+            )
+            for rank, p in enumerate(placed, 1)
+        ]
 
     def _numbered(self, chosen: list[tuple[Chunk, float]]) -> list[Hit]:
         documents = self.store.documents

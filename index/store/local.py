@@ -1,12 +1,11 @@
 """The local store: generations of a SQLite file and a FAISS file in one folder; every SQL statement of steppe.
 
-Inside a generation, ``store.sqlite`` holds documents, chunks (offsets, text, countries,
-embedding hash, vector, sentence spans and sentence vectors) and an FTS5 table over chunk title,
-text and, for Russian and other Cyrillic chunks, their words normalised (index/text.py);
-``index.faiss`` holds the vectors, and its ids are the SQLite chunk ids; ``sentences.npy`` and
-``sentence_spans.npy`` hold the sentence vectors for reading. Dense search is exact inner product on
-normalised vectors (cosine similarity), or HNSW above FLAT_LIMIT vectors; re-scoring reads the
-exact vectors straight out of FAISS's flat storage (no copy). BM25 is FTS5's own ``bm25()``.
+Inside a generation, ``store.sqlite`` holds documents, chunks (offsets, text, countries, embedding
+hash, vector, sentence spans and sentence vectors) and an FTS5 table over chunk title, text and, for
+Russian and other Cyrillic chunks, their words normalised (index/text.py); ``index.faiss`` holds the
+vectors (its ids are the SQLite chunk ids), ``sentences.npy`` and ``sentence_spans.npy`` the sentence
+vectors for reading. Dense search is exact inner product on normalised vectors, or HNSW above
+FLAT_LIMIT; re-scoring reads FAISS's flat storage (no copy). BM25 is FTS5's own ``bm25()``.
 
 Readers open one SQLite connection per thread (reused), cache the chunk ids passing each filter,
 and never write. Writers copy the live store, change it, build the FAISS file from the stored
@@ -47,11 +46,11 @@ from index.store.generations import (
     write_failed,
 )
 from index.store.vectors import (
-    SENTENCE_DTYPE,
     build_faiss,
     flat_matrix,
     read_faiss,
     read_sentences,
+    sentence_arrays,
     write_generation_files,
 )
 from index.text import is_native, native_words
@@ -500,13 +499,8 @@ class LocalWriter:
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), manifest.dim)
         index, manifest.faiss_factory = build_faiss(ids, vectors, manifest.dim)
-        spans = [np.frombuffer(row[2], dtype=np.int32).reshape(-1, 2) for row in rows]
-        owners = np.repeat(ids, [len(s) for s in spans])
-        sentence_spans = np.column_stack([owners, np.concatenate(spans or [np.zeros((0, 2), np.int32)])])
-        sentence_vectors = np.frombuffer(b"".join(row[3] for row in rows), dtype=SENTENCE_DTYPE)
-        write_generation_files(
-            self.folder, manifest, index, sentence_spans, sentence_vectors.reshape(len(owners), manifest.dim)
-        )
+        spans, sentences = sentence_arrays(ids, [row[2] for row in rows], [row[3] for row in rows], manifest.dim)
+        write_generation_files(self.folder, manifest, index, spans, sentences)
         return publish_generation(self.index_dir, self.folder).name
 
     def close(self) -> None:

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,19 +31,26 @@ import numpy as np
 
 from index.config import Settings, resolve
 from index.errors import IndexCorrupt, IndexNotFound, UserFacingError
-from index.language import detect_language
 from index.models import Chunk, DocInfo, Filters, IndexStats, ScoredSentences, SourceStats, source_attribution
 from index.store.base import PendingChunk, PendingDocument, Scored, StoredVectors
 from index.store.generations import REBUILD_HINT, Manifest, build_lock
-from index.store.qdrant_engines import DENSE, SPARSE, ClientEngine, EdgeEngine, Engine, Found, PointData
+from index.store.qdrant_engines import (
+    DENSE,
+    SPARSE,
+    ClientEngine,
+    EdgeEngine,
+    Engine,
+    Found,
+    PointData,
+    SparseEncoder,
+    bm25_language,
+)
 from index.store.vectors import FLAT_LIMIT, SENTENCE_DTYPE
 
 STORE_FILE = "store.json"  # in the index folder: which store serves it, and the collection
 FILTER_CACHE = 256
 _DOC_FIELDS = [f for f in DocInfo.__dataclass_fields__]
 _CHUNK_FIELDS = ["doc_id", "seq", "start", "end", "text"]
-BM25_LANGUAGES = {"ru": "russian", "kk": "russian", "en": "english"}  # Kazakh text is mostly Cyrillic
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
 def point_id(key: str) -> int:
@@ -94,46 +100,6 @@ def connect_engine(collection: str, settings: Settings) -> Engine:
         "This index lives in Qdrant: set STEPPE_QDRANT_PATH (the embedded engine's folder) "
         "or STEPPE_QDRANT_URL (a Qdrant server) to say where."
     )
-
-
-class SparseEncoder:
-    """Qdrant's own BM25 encoder, one per language (stemmer and stopwords of that language)."""
-
-    def __init__(self) -> None:
-        import qdrant_edge
-
-        self._q = qdrant_edge
-        self._models: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def _model(self, language: str) -> Any:
-        with self._lock:
-            model = self._models.get(language)
-            if model is None:
-                model = self._models[language] = self._q.Bm25(self._q.Bm25Config(language=language))
-            return model
-
-    def document(self, text: str, language: str) -> tuple[list[int], list[float]]:
-        """The sparse vector of a passage in its document's language."""
-        vector = self._model(language).embed_document(text)
-        return list(vector.indices), list(vector.values)
-
-    def query(self, terms: Sequence[str]) -> tuple[list[int], list[float]]:
-        """The sparse vector of query terms: Cyrillic ones stemmed as Russian, the rest as English."""
-        weights: Counter[int] = Counter()
-        for language, words in (
-            ("russian", [t for t in terms if _CYRILLIC.search(t)]),
-            ("english", [t for t in terms if not _CYRILLIC.search(t)]),
-        ):
-            if words:
-                vector = self._model(language).embed_query(" ".join(words))
-                for index in vector.indices:
-                    weights[int(index)] = 1  # a term counts once, as in an OR query
-        return list(weights), [float(v) for v in weights.values()]
-
-
-def _bm25_language(text: str) -> str:
-    return BM25_LANGUAGES.get(detect_language(text[:2000]), "english")
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -443,7 +409,7 @@ class QdrantWriter:
         """Add documents (payload-only points) and their chunks (dense + BM25 vectors, payload)."""
         dims = {len(c.vectors.chunk) // 4 for c in chunks if c.vectors}
         self._ensure(dims.pop() if dims else self._dim or (self._previous_dim() if self._previous else 1))
-        languages = {p.document.doc_id: _bm25_language(p.document.text) for p in documents}
+        languages = {p.document.doc_id: bm25_language(p.document.text) for p in documents}
         points = []
         for pending in documents:
             doc = pending.document

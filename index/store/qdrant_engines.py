@@ -17,11 +17,15 @@ float16), the BM25 sparse vector ``bm25`` and the chunk's payload), ``doc``
 from __future__ import annotations
 
 import os
+import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from index.language import detect_language
 
 DENSE, SPARSE, SENTENCES = "dense", "bm25", "sentences"
 KEYWORD_FIELDS = ("kind", "doc_id", "countries", "embed_hash", "language")
@@ -426,3 +430,50 @@ def _found(point_id: Any, payload: Any, vector: Any) -> Found:
         list(dense) if dense is not None else None,
         [list(row) for row in sentences] if sentences is not None else None,
     )
+
+
+# --- BM25 ----------------------------------------------------------------------------------------
+
+BM25_LANGUAGES = {"ru": "russian", "kk": "russian", "en": "english"}  # Kazakh text is mostly Cyrillic
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+
+
+class SparseEncoder:
+    """Qdrant's own BM25 encoder, one per language (stemmer and stopwords of that language)."""
+
+    def __init__(self) -> None:
+        import qdrant_edge
+
+        self._q = qdrant_edge
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _model(self, language: str) -> Any:
+        with self._lock:
+            model = self._models.get(language)
+            if model is None:
+                model = self._models[language] = self._q.Bm25(self._q.Bm25Config(language=language))
+            return model
+
+    def document(self, text: str, language: str) -> tuple[list[int], list[float]]:
+        """The sparse vector of a passage in its document's language."""
+        vector = self._model(language).embed_document(text)
+        return list(vector.indices), list(vector.values)
+
+    def query(self, terms: Sequence[str]) -> tuple[list[int], list[float]]:
+        """The sparse vector of query terms: Cyrillic ones stemmed as Russian, the rest as English."""
+        weights: Counter[int] = Counter()
+        for language, words in (
+            ("russian", [t for t in terms if _CYRILLIC.search(t)]),
+            ("english", [t for t in terms if not _CYRILLIC.search(t)]),
+        ):
+            if words:
+                vector = self._model(language).embed_query(" ".join(words))
+                for index in vector.indices:
+                    weights[int(index)] = 1  # a term counts once, as in an OR query
+        return list(weights), [float(v) for v in weights.values()]
+
+
+def bm25_language(text: str) -> str:
+    """The BM25 language (stemmer and stopwords) of a document from its text."""
+    return BM25_LANGUAGES.get(detect_language(text[:2000]), "english")

@@ -13,7 +13,7 @@ sorted by chunk id that says which rows belong to which chunk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +139,17 @@ def read_sentences(folder: Path, dim: int) -> SentenceMatrix:
             f"of {dim} dimensions expected). {REBUILD_HINT}"
         )
     return SentenceMatrix(spans=spans, vectors=vectors)
+
+
+def sentence_arrays(
+    ids: np.ndarray, spans: Sequence[bytes], vectors: Sequence[bytes], dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk id, start, end) rows and the matching vector rows, from each chunk's stored blobs
+    (int32 span pairs, float16 vectors), in the order of ``ids``."""
+    pairs = [np.frombuffer(blob, dtype=np.int32).reshape(-1, 2) for blob in spans]
+    owners = np.repeat(ids, [len(p) for p in pairs])
+    rows = np.column_stack([owners, np.concatenate(pairs or [np.zeros((0, 2), np.int32)])])
+    return rows, np.frombuffer(b"".join(vectors), dtype=SENTENCE_DTYPE).reshape(len(owners), dim)
 
 
 def write_generation_files(
