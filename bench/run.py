@@ -29,15 +29,17 @@ SECTIONS = {
     "memory": "bench.memory",
     "bot": "bench.bot_load",
     "scale": "bench.scale",
+    "stores": "bench.stores",
     "profile": "bench.profile",
 }
-DEFAULT_SECTIONS = ("build", "query", "memory", "bot", "scale")
+DEFAULT_SECTIONS = ("build", "query", "memory", "bot", "scale", "stores")
 TITLES = {
     "build": "Build",
     "query": "Query",
     "memory": "Memory",
     "bot": "Bot under load",
     "scale": "Scale (synthetic vectors)",
+    "stores": "Stores: local and Qdrant (synthetic chunks)",
     "profile": "Profiles",
 }
 

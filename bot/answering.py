@@ -19,12 +19,14 @@ from telegram import (
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
+from bot import conversation, feedback
 from bot.questions import has_words, normalise
-from bot.render import paginate_html, render_passage_html
+from bot.render import TELEGRAM_LIMIT, HtmlPage, paginate_html, render_passage_html, utf16_len
 from bot.state import BotContext, Result
 from bot.strings import example, number, supported, t, t_text
 from index.errors import UserFacingError
 from index.filters import parse_query
+from index.followup import Reading
 from index.language import detect_language
 from index.models import Answer
 
@@ -32,7 +34,10 @@ logger = logging.getLogger(__name__)
 
 SEARCH_TIMEOUT = 60.0  # seconds before a search is given up (the thread finishes on its own)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds per chat action
-CALLBACK = re.compile(r"more:(?P<more>[A-Za-z0-9_-]{16})|full:(?P<full>[A-Za-z0-9_-]{16}):(?P<n>[1-9][0-9]?)")
+CALLBACK = re.compile(
+    r"more:(?P<more>[A-Za-z0-9_-]{16})|full:(?P<full>[A-Za-z0-9_-]{16}):(?P<n>[1-9][0-9]?)"
+    r"|vote:(?P<vote>[A-Za-z0-9_-]{16}):(?P<value>up|down)"
+)
 
 
 RUSSIAN_QUESTIONS = frozenset({"ru", "kk", "ky"})  # questions answered in Russian whatever the app's language
@@ -145,6 +150,14 @@ async def answer_question(update: Update, context: BotContext, raw: str) -> None
     if problem:
         await message.reply_text(problem)
         return
+    followup = conversation.read(context.state.conversations, update, message, text)
+    reading = followup[0] if followup else None
+    if followup is not None and followup[0].kind == "more":
+        await open_passage(message, context, followup[1].result_id, followup[0].passage or 1, lang)
+        return
+    if reading is not None:
+        logger.info("read a follow-up from user %s as a %s", user_id, reading.kind)
+        text = reading.question
     try:
         question, filters = parse_query(text)
     except UserFacingError as exc:
@@ -171,23 +184,32 @@ async def answer_question(update: Update, context: BotContext, raw: str) -> None
         await message.reply_text(t("message", lang, message=exc))
         return
     context.state.questions += 1
-    await send_answer(message, context, answer, user_id, lang)
+    rid = await send_answer(message, context, answer, user_id, lang, reading)
+    context.state.conversations.remember(message.chat_id, user_id, text, rid)
 
 
-async def send_answer(message: Message, context: BotContext, answer: Answer, user_id: int, lang: str) -> None:
-    """Reply with the first page of ``answer``; keep it for the buttons if there are excerpts."""
-    pages = tuple(paginate_html(answer, lang=lang))
-    if not answer.answered or not answer.excerpts:
+async def send_answer(
+    message: Message, context: BotContext, answer: Answer, user_id: int, lang: str, reading: Reading | None = None
+) -> str | None:
+    """Reply with the first page of ``answer`` (after how a follow-up was read, if it was one);
+    keep it for the buttons (pages, passages, votes) and return its id."""
+    prefix = t("reading_as", lang, question=reading.question) if reading is not None else ""
+    pages = tuple(paginate_html(answer, lang=lang, limit=TELEGRAM_LIMIT - (utf16_len(prefix) + 2 if prefix else 0)))
+    if prefix:
+        pages = (HtmlPage(prefix + "\n\n" + pages[0].text, pages[0].first, pages[0].stop), *pages[1:])
+    votes = context.state.feedback is not None
+    if not votes and (not answer.answered or not answer.excerpts):
         await message.reply_text(pages[0].text)
-        return
+        return None
     result = Result(chat_id=message.chat_id, user_id=user_id, answer=answer, pages=pages, lang=lang)
     rid = context.state.results.put(result)
-    sent = await message.reply_text(pages[0].text, reply_markup=keyboard(rid, result, lang))
+    sent = await message.reply_text(pages[0].text, reply_markup=keyboard(rid, result, lang, votes))
     result.message_id = sent.message_id
+    return rid
 
 
-def keyboard(rid: str, result: Result, lang: str) -> InlineKeyboardMarkup:
-    """One "full text" button per excerpt on the current page, and "More" if pages remain."""
+def keyboard(rid: str, result: Result, lang: str, votes: bool = False) -> InlineKeyboardMarkup:
+    """One "full text" button per excerpt on the current page, "More" if pages remain, and 👍/👎."""
     page = result.pages[result.page]
     rows = [
         [
@@ -197,7 +219,9 @@ def keyboard(rid: str, result: Result, lang: str) -> InlineKeyboardMarkup:
     ]
     if result.page + 1 < len(result.pages):
         rows.append([InlineKeyboardButton(t_text("btn_more", lang), callback_data=f"more:{rid}")])
-    return InlineKeyboardMarkup(rows)
+    if votes:
+        rows.append(feedback.buttons(rid))
+    return InlineKeyboardMarkup([row for row in rows if row])
 
 
 async def press(update: Update, context: BotContext) -> None:
@@ -206,21 +230,26 @@ async def press(update: Update, context: BotContext) -> None:
     assert query is not None
     match = CALLBACK.fullmatch(query.data or "")
     message = query.message if isinstance(query.message, Message) else None  # not InaccessibleMessage
-    result = None
+    result, rid = None, None
     if match and message:
-        result = context.state.results.get(match["more"] or match["full"], message.chat_id, message.message_id)
-    if result is None or match is None or message is None:
+        rid = match["more"] or match["full"] or match["vote"]
+        result = context.state.results.get(rid, message.chat_id, message.message_id)
+    if result is None or rid is None or match is None or message is None:
         logger.info("expired or unknown button from user %s", query.from_user.id)
         await query.answer(t_text("expired", lang), show_alert=True)
         return
     lang = result.lang  # the buttons speak the language of the answer they belong to
+    if match["vote"]:
+        await feedback.record(query, context, rid, result, match["value"])
+        return
     if match["more"]:
         if result.page + 1 >= len(result.pages):
             await query.answer(t_text("no_more", lang))
             return
         result.page += 1
         await query.edit_message_text(
-            result.pages[result.page].text, reply_markup=keyboard(match["more"], result, lang)
+            result.pages[result.page].text,
+            reply_markup=keyboard(rid, result, lang, context.state.feedback is not None),
         )
         await query.answer()
         return
@@ -228,14 +257,37 @@ async def press(update: Update, context: BotContext) -> None:
     if not 1 <= number <= len(result.answer.excerpts):
         await query.answer(t_text("expired", lang), show_alert=True)
         return
+    if await show_passage(message, context, result, number):
+        await query.answer()
+    else:  # the index was reloaded without this chunk
+        await query.answer(t_text("passage_gone", lang), show_alert=True)
+
+
+async def show_passage(message: Message, context: BotContext, result: Result, number: int, prefix: str = "") -> bool:
+    """Reply with passage ``number`` of ``result`` in full (after ``prefix``); False if it is gone."""
     chunk_id = result.answer.excerpts[number - 1].hit.chunk.chunk_id
     try:
         passage = await asyncio.to_thread(context.library.passage, chunk_id)
-    except KeyError:  # the index was reloaded without this chunk
-        await query.answer(t_text("passage_gone", lang), show_alert=True)
+    except KeyError:
+        return False
+    limit = TELEGRAM_LIMIT - (utf16_len(prefix) + 2 if prefix else 0)
+    body = render_passage_html(passage, lang=result.lang, limit=limit)
+    await message.reply_text(prefix + "\n\n" + body if prefix else body)
+    return True
+
+
+async def open_passage(message: Message, context: BotContext, rid: str | None, number: int, lang: str) -> None:
+    """A follow-up "more about [n]": passage ``number`` of the user's last answer in this chat."""
+    result = context.state.results.get(rid, message.chat_id) if rid else None
+    if result is None:
+        await message.reply_text(t("no_previous_answer", lang))
         return
-    await message.reply_text(render_passage_html(passage, lang=lang))
-    await query.answer()
+    total = len(result.answer.excerpts)
+    if number > total:  # a "not found" has no passages at all
+        await message.reply_text(t("no_passage", lang, n=number, total=total))
+        return
+    if not await show_passage(message, context, result, number, t("reading_more", lang, n=number)):
+        await message.reply_text(t("passage_gone", lang))
 
 
 async def refuse_chat(update: Update, context: BotContext) -> None:

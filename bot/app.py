@@ -25,12 +25,16 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
+from bot import feeds
 from bot import handlers as h
+from bot.conversation import Conversations
+from bot.inline import InlineCache
 from bot.logs import install_token_redaction, redact, setup_logging
 from bot.questions import AddressedToBot
 from bot.settings import BotSettings
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]  # edited messages are ignored
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query"]  # edited messages are ignored
 
 
 class PatientRateLimiter(AIORateLimiter):
@@ -109,6 +113,13 @@ async def post_init(app: Application) -> None:
             lambda: Library.open(settings.index_dir, settings.model, microbatch=settings.microbatch, settings=settings)
         )
     state.stats = await asyncio.to_thread(state.library.stats)
+    if state.settings.feedback_days > 0 and state.feedback is None:
+        from index.feedback import open_store
+
+        try:
+            state.feedback = await asyncio.to_thread(open_store, state.settings)
+        except UserFacingError as exc:  # answering matters more than votes: serve without the buttons
+            logger.error("feedback is off: %s", exc)
     for lang in STRINGS:
         code = None if lang == "en" else lang
         await app.bot.set_my_commands(bot_commands(lang), language_code=code)
@@ -120,7 +131,16 @@ async def post_init(app: Application) -> None:
                 await app.bot.set_my_commands(bot_commands(lang, admin=True), scope=scope, language_code=code)
         except TelegramError as exc:  # the admin has not started a chat with the bot yet
             logger.info("no admin command menu for user %s: %s", admin_id, exc)
+    await feeds.start(app)
     logger.info("ready: %s documents, %s chunks", state.stats.documents, state.stats.chunks)
+
+
+async def post_shutdown(app: Application) -> None:
+    """Close the feedback store."""
+    state: BotState = app.bot_data
+    if state.feedback is not None:
+        state.feedback.close()
+        state.feedback = None
 
 
 def build_application(settings: BotSettings, library: AnswerService | None = None) -> Application:
@@ -141,6 +161,7 @@ def build_application(settings: BotSettings, library: AnswerService | None = Non
         .rate_limiter(PatientRateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
@@ -148,6 +169,8 @@ def build_application(settings: BotSettings, library: AnswerService | None = Non
     state: BotState = app.bot_data
     state.settings, state.library = settings, library
     state.flood = FloodGate(settings.rate_limit)
+    state.conversations = Conversations(ttl=settings.followup_seconds)
+    state.inline = InlineCache(ttl=settings.inline_cache_seconds)
 
     message = filters.UpdateType.MESSAGE  # new messages only: edits are not re-answered
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
@@ -162,7 +185,10 @@ def build_application(settings: BotSettings, library: AnswerService | None = Non
             CommandHandler("reload", h.reload, filters=message),
             CommandHandler("stats", h.stats, filters=message),
             CommandHandler("add", h.add, filters=message),
+            CommandHandler("feedback", h.feedback, filters=message),
+            CommandHandler("feeds", feeds.command, filters=message),
             CallbackQueryHandler(h.button),
+            InlineQueryHandler(h.inline),
             MessageHandler(message & private & filters.TEXT & ~filters.COMMAND, h.question),
             MessageHandler(message & groups & filters.TEXT & ~filters.COMMAND & AddressedToBot(), h.question),
             MessageHandler(message & private & filters.COMMAND, h.unknown_command),

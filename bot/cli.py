@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from index.config import Settings, read_environment
+from index.config import Settings, keep_offline, read_environment
 from index.errors import UserFacingError
 
 
@@ -58,6 +58,7 @@ def cmd_index_build(args: argparse.Namespace, context: Invocation) -> int:
         batch_size=args.batch_size,
         progress=not args.quiet,
         settings=settings,
+        store=args.store,
     )
     print(summary.line())
     return 0
@@ -66,17 +67,29 @@ def cmd_index_build(args: argparse.Namespace, context: Invocation) -> int:
 def cmd_index_stats(args: argparse.Namespace, context: Invocation) -> int:
     """Print what the index holds."""
     from bot.render import render_stats_text
+    from index.feeds import FeedsFileError, FeedWatcher
     from index.service import Library
 
     settings = _settings(args, context)
     library = Library.open(settings.index_dir, settings=settings)
     stats = library.stats()
+    watcher = FeedWatcher(settings)
+    watched = watcher.feeds_file.is_file()
     if args.json:
         from dataclasses import asdict
 
-        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+        report: dict = asdict(stats)
+        if watched:
+            try:
+                report["feeds"] = watcher.status_json()
+            except FeedsFileError as exc:
+                report["feeds_error"] = str(exc)
+        print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render_stats_text(stats))
+        if watched:
+            print(f"\nWatched feeds ({watcher.feeds_file})")
+            print("\n".join("  " + line for line in "\n".join(watcher.status()).splitlines()) or "  none")
     return 0
 
 
@@ -166,14 +179,43 @@ def cmd_eval(args: argparse.Namespace, context: Invocation) -> int:
             index_dir=Path(args.index_dir) if args.index_dir else None,
             progress=not args.json,
             settings=settings,
+            store=args.store,
         )
     elif args.questions:
+        split = None if args.split in (None, "all") else args.split
         report = evaluation_sets.evaluate_questions(
-            args.questions, settings.index_dir, modes=modes, split=args.split, settings=settings
+            args.questions, settings.index_dir, modes=modes, split=split, settings=settings
         )
+    elif args.followups:
+        from index.followup_eval import evaluate_followups, format_followups
+
+        chosen = args.split or "test"
+        splits = ("dev", "test") if chosen == "all" else (chosen,)
+        report = evaluate_followups(
+            Path(args.followups), settings.index_dir, mode=args.mode or "hybrid", splits=splits, settings=settings
+        )
+        print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_followups(report))
+        return 0
     else:
-        raise UserFacingError("Give --beir DIR or --questions FILE.")
+        raise UserFacingError("Give --beir DIR, --questions FILE or --followups FILE.")
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else evaluation.format_report(report))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, context: Invocation) -> int:
+    """Report how users rated the bot's answers, or export the rated questions."""
+    from index import feedback
+
+    store = feedback.open_store(context.settings)
+    try:
+        votes = store.votes()
+    finally:
+        store.close()
+    if args.export:
+        count = feedback.export_questions(votes, Path(args.export))
+        print(f"wrote {count} rated questions to {args.export}; add gold passages, then steppe eval --questions")
+        return 0
+    print(feedback.format_report(feedback.report(votes, context.settings.feedback_days, top=args.top)))
     return 0
 
 
@@ -198,6 +240,36 @@ def cmd_corpus_add(args: argparse.Namespace, context: Invocation) -> int:
     return 1 if failures and failures == len(results) else 0
 
 
+WATCH_NAP = 60.0  # `corpus watch` looks at the feeds file at least this often (seconds)
+
+
+def cmd_corpus_watch(args: argparse.Namespace, context: Invocation) -> int:
+    """Poll the watched feeds on their schedules (``--once``: one round, then exit)."""
+    import time
+
+    from index.feeds import FeedsFileError, FeedWatcher
+
+    settings = _settings(args, context)
+    watcher = FeedWatcher(
+        settings,
+        feeds_file=Path(args.feeds) if args.feeds else None,
+        corpus_dir=Path(args.corpus_dir) if args.corpus_dir else None,
+    )
+    if not watcher.feeds_file.is_file():
+        raise FeedsFileError(
+            f"No feeds file at {watcher.feeds_file}. Write one with [[feed]] tables (see the README), "
+            "or give --feeds FILE."
+        )
+    while True:
+        for line in watcher.poll().lines():
+            print(line, flush=True)
+        if args.once:
+            return 0
+        due = watcher.next_due()
+        nap = WATCH_NAP if due is None else min(WATCH_NAP, max(1.0, due - time.time()))
+        time.sleep(nap)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(prog="steppe", description="Cited answers about Russia and Central Asia.")
@@ -218,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--batch-size", type=int, default=16, help="embedding batch size (16 is fastest here)")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    build.add_argument(
+        "--store",
+        choices=["local", "qdrant"],
+        help="where a new index lives: local files (default) or Qdrant (STEPPE_QDRANT_PATH or STEPPE_QDRANT_URL)",
+    )
     build.set_defaults(func=cmd_index_build)
     stats = index.add_parser("stats", help="documents and chunks per source, dates, model, size")
     stats.add_argument("--index-dir")
@@ -247,12 +324,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--questions", nargs="+", metavar="FILE", help="steppe question sets (files or globs: 'eval/chat_*.jsonl')"
     )
-    evaluate.add_argument("--split", choices=["dev", "test"], help="only questions of this frozen split")
+    evaluate.add_argument("--followups", help="a follow-up question set (eval/followups.jsonl)")
+    evaluate.add_argument(
+        "--split",
+        choices=["dev", "test", "all"],
+        help="only questions of this frozen split (--questions: default all; --followups: default test)",
+    )
     evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
     evaluate.add_argument("--json", action="store_true", help="the report with every question's ranks, as JSON")
     evaluate.add_argument("--index-dir", help="the index to evaluate (with --beir: where to build and reuse it)")
     evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
+    evaluate.add_argument("--store", choices=["local", "qdrant"], help="where --beir builds its index")
     evaluate.set_defaults(func=cmd_eval)
+
+    rated = sub.add_parser("feedback", help="how users rated answers (👍/👎 under the bot's answers)")
+    rated.add_argument("--export", metavar="FILE", help="write the rated questions as a question set")
+    rated.add_argument("--top", type=int, default=10, help="how many of the most 👎 questions to show")
+    rated.set_defaults(func=cmd_feedback)
 
     corpus = sub.add_parser("corpus", help="manage corpus/").add_subparsers(dest="corpus_command", required=True)
     add = corpus.add_parser("add", help="add articles from URLs, files or RSS/Atom feeds")
@@ -263,12 +351,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--index-dir")
     add.add_argument("--no-index", action="store_true", help="save only, do not update the index")
     add.set_defaults(func=cmd_corpus_add)
+    watch = corpus.add_parser("watch", help="poll the watched RSS/Atom feeds and add their new articles")
+    watch.add_argument("--feeds", help="the feeds file (default: STEPPE_FEEDS or feeds.toml)")
+    watch.add_argument("--once", action="store_true", help="poll the feeds that are due once, then exit")
+    watch.add_argument("--corpus-dir", help="where to save articles (default: the project's corpus/)")
+    watch.add_argument("--index-dir")
+    watch.set_defaults(func=cmd_corpus_watch)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `steppe` console script."""
     args = build_parser().parse_args(argv)
+    keep_offline()  # before any command imports a model library: no downloads, no telemetry
     debug = False
     try:
         environ = read_environment()

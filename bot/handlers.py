@@ -16,9 +16,11 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
 from bot import answering
+from bot import feedback as votes
+from bot import inline as inline_mode
 from bot.answering import example_for, lang_of
 from bot.questions import normalise, question_text
-from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html
+from bot.render import count_documents, render_about_html, render_sources_html, render_stats_html, source_counts
 from bot.state import BotContext
 from bot.strings import DEFAULT_LANG, t, t_text
 from index.errors import UserFacingError
@@ -26,7 +28,7 @@ from index.errors import UserFacingError
 logger = logging.getLogger(__name__)
 
 PUBLIC_COMMANDS = ("start", "help", "ask", "sources", "about")
-ADMIN_COMMANDS = ("reload", "stats", "add")
+ADMIN_COMMANDS = ("reload", "stats", "add", "feedback", "feeds")  # /feeds: bot/feeds.py
 
 
 async def _reply(update: Update, html: str) -> None:
@@ -38,8 +40,10 @@ async def start(update: Update, context: BotContext) -> None:
     """Say what the bot knows, with one example question."""
     stats, lang = context.state.stats, lang_of(update)
     assert stats is not None, "post_init caches the stats"
+    if update.effective_chat and update.effective_user:  # a fresh start: no follow-ups on older questions
+        context.state.conversations.forget(update.effective_chat.id, update.effective_user.id)
     documents = count_documents(stats.documents, lang)
-    sources = ", ".join(s.source for s in stats.sources[:6])
+    sources = source_counts(stats, lang)
     text = t("start", lang, documents=documents, sources=sources, example=example_for(context, lang))
     if lang != DEFAULT_LANG and not context.library.multilingual:
         text += "\n\n" + t("start_english_only", lang)
@@ -74,6 +78,11 @@ async def question(update: Update, context: BotContext) -> None:
 async def button(update: Update, context: BotContext) -> None:
     """An inline button: "More" or "full text"."""
     await answering.press(update, context)
+
+
+async def inline(update: Update, context: BotContext) -> None:
+    """An inline query (@bot question in any chat): passages to send."""
+    await inline_mode.answer_inline(update, context)
 
 
 async def sources(update: Update, context: BotContext) -> None:
@@ -157,6 +166,12 @@ async def add(update: Update, context: BotContext) -> None:
         return
     logger.info("admin %s added a URL (ok=%s)", _user_id(update), result.ok)
     await _reply(update, t("message", lang, message=result.line()))
+
+
+async def feedback(update: Update, context: BotContext) -> None:
+    """/feedback (admins): how users rated answers, the most 👎 first."""
+    if await _admin(update, context, "feedback"):
+        await _reply(update, await votes.summary_html(context, lang_of(update)))
 
 
 async def not_text(update: Update, context: BotContext) -> None:

@@ -191,17 +191,13 @@ def citation_text(doc: DocInfo, number: int | None = None) -> str:
 
 
 def also_line(hit: Hit, lang: str = DEFAULT_LANG) -> str:
-    """Where else a collapsed passage appears: "also in the 2025 and 2015 editions", or the titles
-    of the other documents; empty for a passage that stands alone."""
-    if not hit.also:
-        return ""
-    docs = [h.doc for h in hit.also]
-    if all(d.edition for d in docs):
-        years = [d.edition or "" for d in docs]
-        joined = years[0] if len(years) == 1 else f"{', '.join(years[:-1])} {t_text('and', lang)} {years[-1]}"
-        return t_text("also_editions", lang, years=joined)
-    titles = "; ".join(dict.fromkeys(preview(d.title or d.path, TITLE_PREVIEW) for d in docs))
-    return t_text("also_in", lang, titles=titles)
+    """Where else a collapsed passage appears: " (also in the 2025 and 2015 editions)", else titles."""
+    years = [h.doc.edition or "" for h in hit.also]
+    if years and all(years):
+        last = f" {t_text('and', lang)} {years[-1]}" if len(years) > 1 else years[-1]
+        return f" ({t_text('also_editions', lang, years=', '.join(years[:-1]) + last)})"
+    titles = dict.fromkeys(preview(h.doc.title or h.doc.path, TITLE_PREVIEW) for h in hit.also)
+    return f" ({t_text('also_in', lang, titles='; '.join(titles))})" if titles else ""
 
 
 def _spans(text: str, highlights: Sequence[tuple[int, int]], end: int) -> list[tuple[str, bool]]:
@@ -237,14 +233,29 @@ def _html_piece(segment: str, highlighted: bool) -> str:
 def _excerpt_block(excerpt: Excerpt, number: int, end: int | None = None, lang: str = DEFAULT_LANG) -> str:
     end = len(excerpt.text) if end is None else end
     body = _excerpt_markup(excerpt, end, _html_piece)
-    also = also_line(excerpt.hit, lang)
-    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}" + (f" ({esc(also)})" if also else "")
+    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}{esc(also_line(excerpt.hit, lang))}"
 
 
 def _fitted_block(excerpt: Excerpt, number: int, budget: int, lang: str = DEFAULT_LANG) -> str:
     """The excerpt block trimmed at a sentence or word end so it takes at most ``budget`` units."""
     end = longest_prefix(excerpt.text, lambda n: utf16_len(_excerpt_block(excerpt, number, n, lang)) <= budget)
     return _excerpt_block(excerpt, number, end, lang)
+
+
+def render_excerpt_html(
+    question: str, excerpt: Excerpt, *, lang: str = DEFAULT_LANG, limit: int = TELEGRAM_LIMIT
+) -> str:
+    """One cited excerpt under the question it answers (an inline result): the question in italics,
+    the excerpt quoted with its answering sentences in bold, then the citation with its link."""
+    head = f"<i>{esc(preview(question, QUESTION_PREVIEW))}</i>"
+    citation = citation_html(excerpt.hit.doc, lang=lang)
+
+    def build(end: int) -> str:
+        return _join(head, f"<blockquote>{_excerpt_markup(excerpt, end, _html_piece)}</blockquote>", citation)
+
+    if fits(build(len(excerpt.text)), limit):
+        return build(len(excerpt.text))
+    return build(longest_prefix(excerpt.text, lambda n: fits(build(n), limit)))
 
 
 # Telegram HTML: answers
@@ -398,9 +409,7 @@ def render_text(answer: Answer, *, color: bool = False, lang: str = DEFAULT_LANG
     for number, excerpt in enumerate(answer.excerpts, 1):
         lines += ["", f"[{number}] {_excerpt_markup(excerpt, len(excerpt.text), mark)}"]
     lines += ["", "Sources:"]
-    for number, excerpt in enumerate(answer.excerpts, 1):
-        also = also_line(excerpt.hit, lang)
-        lines.append(citation_text(excerpt.hit.doc, number) + (f" ({also})" if also else ""))
+    lines += [citation_text(e.hit.doc, n) + also_line(e.hit, lang) for n, e in enumerate(answer.excerpts, 1)]
     return "\n".join(lines)
 
 
@@ -452,8 +461,45 @@ def _size(n: int, lang: str = DEFAULT_LANG) -> str:
     return f"{format_number(size, lang, 1)} {units[3]}"
 
 
+def merged_sources(stats: IndexStats) -> list[SourceStats]:
+    """Each source once, most documents first: the index counts a source once per licence
+    (Wikipedia under two CC BY-SA versions), readers want one line with its licences joined."""
+    merged: dict[str, SourceStats] = {}
+    for s in stats.sources:
+        old = merged.get(s.source)
+        if old is None:
+            merged[s.source] = s
+            continue
+        licences = [x for x in dict.fromkeys([*(old.license or "").split("; "), s.license or ""]) if x]
+        dates = [d for d in (old.first_date, old.last_date, s.first_date, s.last_date) if d]
+        merged[s.source] = SourceStats(
+            source=s.source,
+            license="; ".join(licences) or None,
+            documents=old.documents + s.documents,
+            chunks=old.chunks + s.chunks,
+            first_date=min(dates) if dates else None,
+            last_date=max(dates) if dates else None,
+            attribution=old.attribution or s.attribution,
+        )
+    return sorted(merged.values(), key=lambda s: (-s.documents, s.source))
+
+
+def source_counts(stats: IndexStats, lang: str = DEFAULT_LANG, most: int = 6) -> str:
+    """The biggest sources once each with their document counts, for /start:
+    "Wikipedia: 1,204 documents, CIA World Factbook: 96 documents, …"."""
+    sources = merged_sources(stats)
+    shown = [f"{preview(s.source, SOURCE_PREVIEW)}: {count_documents(s.documents, lang)}" for s in sources[:most]]
+    return ", ".join(shown + (["…"] if len(sources) > most else []))
+
+
 def _licence_line(source: SourceStats, lang: str) -> str:
-    line = t_text("licence_line", lang, source=source.source, licence=source.license or t_text("no_licence", lang))
+    line = t_text(
+        "licence_line",
+        lang,
+        source=source.source,
+        documents=count_documents(source.documents, lang),
+        licence=source.license or t_text("no_licence", lang),
+    )
     credit = source.attribution  # e.g. "Wikipedia contributors" for CC BY-SA text
     return f"{line} ({t_text('credit', lang, attribution=credit)})" if credit else line
 
@@ -468,7 +514,7 @@ def stats_sections(stats: IndexStats, lang: str = DEFAULT_LANG) -> dict[str, tup
             documents=count_documents(s.documents, lang),
             dates=_date_range(s.first_date, s.last_date, lang),
         )
-        for s in stats.sources
+        for s in merged_sources(stats)
     ]
     countries = ", ".join(f"{name} ({_count(n, lang)})" for name, n in stats.countries[:MAX_COUNTRIES])
     if len(stats.countries) > MAX_COUNTRIES:
@@ -497,7 +543,7 @@ def stats_sections(stats: IndexStats, lang: str = DEFAULT_LANG) -> dict[str, tup
         "countries": (t_text("countries_heading", lang), [countries] if countries else []),
         "about": (t_text("about_title", lang), [t_text("about_intro", lang)]),
         "index": (t_text("index_heading", lang), [index]),
-        "licences": (t_text("licences_heading", lang), [_licence_line(s, lang) for s in stats.sources]),
+        "licences": (t_text("licences_heading", lang), [_licence_line(s, lang) for s in merged_sources(stats)]),
     }
 
 

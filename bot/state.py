@@ -15,8 +15,12 @@ from bot.render import HtmlPage
 from index.models import Answer, IndexStats
 
 if TYPE_CHECKING:
+    from bot.conversation import Conversations
+    from bot.inline import InlineCache
     from bot.settings import BotSettings
+    from index.feeds import FeedWatcher
     from index.service import AnswerService
+    from index.store.feedback import FeedbackStore
 
 Clock = Callable[[], float]
 
@@ -137,6 +141,10 @@ class BotState:
     next_index_check: float = 0.0  # monotonic time of the next look at the index's CURRENT pointer
     switching: bool = False  # a reload to a newer generation is running
     failed_generation: str | None = None  # a published generation that failed to open; not retried
+    conversations: Conversations = field(default_factory=lambda: _conversations())
+    inline: InlineCache = field(default_factory=lambda: _inline_cache())
+    feedback: FeedbackStore | None = None  # votes on answers; None when STEPPE_FEEDBACK_DAYS=0
+    feeds: FeedWatcher | None = None  # the watched feeds (bot/feeds.py)
 
     def allows(self, chat_id: int | None, user_id: int | None, private: bool) -> bool:
         """True unless an allow-list is set and this chat (or admin's private chat) is not on it."""
@@ -150,6 +158,18 @@ class BotState:
         """True if ``user_id`` is listed in STEPPE_ADMIN_IDS."""
         assert self.settings is not None
         return user_id is not None and user_id in self.settings.admin_ids
+
+
+def _conversations() -> Conversations:
+    from bot.conversation import Conversations  # it imports this module: a late import avoids the cycle
+
+    return Conversations()
+
+
+def _inline_cache() -> InlineCache:
+    from bot.inline import InlineCache
+
+    return InlineCache()
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotState]):

@@ -44,6 +44,12 @@ STRINGS: dict[str, dict[str, str]] = {
             "numbered citation. <b>More</b> shows the next results; the numbered buttons show a "
             "passage in full with its neighbouring text. Results expire after a while or when I "
             "restart; then just ask again. Edited messages are not re-answered: send a new one.\n\n"
+            "<b>Follow-ups</b>\n"
+            "After a question, a short message continues it: <i>and Kyrgyzstan?</i>, <i>since when?</i>, "
+            "<i>more about 2</i>, <i>only the Factbook</i>. I say how I read it; /start forgets it. "
+            "In groups, reply to my answer to continue.\n\n"
+            "<b>Feedback</b>\n"
+            "👍 and 👎 under an answer tell us whether it helped (your id is stored only as a salted hash).\n\n"
             "<b>Commands</b>\n{commands}"
         ),
         "cmd_start": "What I know, with an example question",
@@ -54,6 +60,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cmd_reload": "Admins: reload the index from disk",
         "cmd_stats": "Admins: index and bot statistics",
         "cmd_add": "Admins: add an article by URL",
+        "cmd_feeds": "Admins: the watched news feeds",
         # Questions and their problems
         "ask_usage": (
             "Please put your question after the command, e.g.\n<code>/ask {example}</code>\n"
@@ -121,7 +128,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Index: {documents}, {chunks} passages, {size}, built {built}."
         ),
         "licences_heading": "Sources and licences",
-        "licence_line": "{source}: {licence}",
+        "licence_line": "{source} ({documents}): {licence}",
         "credit": "credit: {attribution}",
         "no_licence": "licence not recorded",
         "dates_unknown": "dates unknown",
@@ -132,6 +139,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "reload_same": "The index on disk has not changed; nothing to reload.",
         "reload_failed": "Could not switch to the new index, so I keep serving the previous one. {message}",
         "add_usage": "Usage: <code>/add https://example.com/article</code>",
+        "feeds_usage": (
+            "Usage: <code>/feeds</code> lists the watched feeds; <code>/feeds add URL [name]</code>, "
+            "<code>/feeds remove N</code>, <code>/feeds pause N</code>, <code>/feeds resume N</code>, "
+            "<code>/feeds check [N]</code> (N: the number in the list, or the feed's address)."
+        ),
+        "feeds_none": "No feeds are watched. Add one with <code>/feeds add https://example.com/rss</code>.",
         "runtime": (
             "Up {uptime}. {questions} questions answered, {errors} errors, {results} results kept for buttons."
         ),
@@ -168,6 +181,12 @@ STRINGS: dict[str, dict[str, str]] = {
             "вместе с соседним текстом. Через некоторое время или после моего перезапуска результаты "
             "устаревают — тогда просто спросите снова. На отредактированные сообщения я не отвечаю "
             "повторно: отправьте новое.\n\n"
+            "<b>Уточнения</b>\n"
+            "После вопроса короткое сообщение продолжает его: <i>а в Киргизии?</i>, <i>с какого года?</i>, "
+            "<i>подробнее о втором</i>, <i>только справочник ЦРУ</i>. Я пишу, как понял вопрос; /start "
+            "сбрасывает контекст. В группе ответьте на моё сообщение, чтобы продолжить.\n\n"
+            "<b>Оценки</b>\n"
+            "👍 и 👎 под ответом говорят, помог ли он (ваш id хранится только как хеш с солью).\n\n"
             "<b>Команды</b>\n{commands}"
         ),
         "cmd_start": "Что я знаю, и пример вопроса",
@@ -178,6 +197,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cmd_reload": "Для админов: перечитать индекс с диска",
         "cmd_stats": "Для админов: статистика индекса и бота",
         "cmd_add": "Для админов: добавить статью по ссылке",
+        "cmd_feeds": "Для админов: отслеживаемые ленты новостей",
         # Вопросы и что с ними бывает не так
         "ask_usage": (
             "Напишите вопрос после команды, например:\n<code>/ask {example}</code>\n"
@@ -242,7 +262,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Индекс: {documents}, фрагментов: {chunks}, {size}, собран {built}."
         ),
         "licences_heading": "Источники и лицензии",
-        "licence_line": "{source}: {licence}",
+        "licence_line": "{source} ({documents}): {licence}",
         "credit": "авторство: {attribution}",
         "no_licence": "лицензия не указана",
         "dates_unknown": "даты неизвестны",
@@ -253,6 +273,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "reload_same": "Индекс на диске не менялся, перечитывать нечего.",
         "reload_failed": "Переключиться на новый индекс не удалось, продолжаю работать со старым. {message}",
         "add_usage": "Использование: <code>/add https://example.com/article</code>",
+        "feeds_usage": (
+            "Использование: <code>/feeds</code> — список лент; <code>/feeds add URL [название]</code>, "
+            "<code>/feeds remove N</code>, <code>/feeds pause N</code>, <code>/feeds resume N</code>, "
+            "<code>/feeds check [N]</code> (N — номер в списке или адрес ленты)."
+        ),
+        "feeds_none": "Ленты не отслеживаются. Добавьте ленту: <code>/feeds add https://example.com/rss</code>.",
         "runtime": (
             "Работаю уже {uptime}. Отвечено вопросов: {questions}, ошибок: {errors}, "
             "результатов в памяти для кнопок: {results}."
@@ -316,3 +342,14 @@ def number(n: int | float, lang: str = DEFAULT_LANG, decimals: int = 0) -> str:
     if lang == "ru":
         text = text.replace(",", "\u00a0").replace(".", ",")
     return text
+
+
+def _merge_chat_strings() -> None:
+    """Add the conversation, inline and feedback strings (bot/strings_chat.py) to the catalogue."""
+    from bot.strings_chat import CHAT_STRINGS
+
+    for lang, table in CHAT_STRINGS.items():
+        STRINGS[lang].update(table)
+
+
+_merge_chat_strings()

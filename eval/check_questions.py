@@ -378,8 +378,8 @@ def summary(rows: list[dict]) -> str:
     return f"{len(rows)} questions ({n_ans} answerable; by source tag: {parts})"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def corpus_options(parser: argparse.ArgumentParser) -> None:
+    """--corpus and --schema-only, as every checker here takes them."""
     parser.add_argument(
         "--corpus",
         type=Path,
@@ -387,15 +387,35 @@ def main(argv: list[str] | None = None) -> int:
         help="the shared corpus folder (default: ../shared/corpus)",
     )
     parser.add_argument("--schema-only", action="store_true", help="check format only, without reading the corpus")
+
+
+def corpus_of(args: argparse.Namespace) -> Corpus | None:
+    """The corpus to check quotes against (None with --schema-only); exits 2 when it is missing."""
+    if args.schema_only:
+        return None
+    if not args.corpus.is_dir():
+        print(f"shared corpus not found at {args.corpus}; pass --corpus or use --schema-only", file=sys.stderr)
+        raise SystemExit(2)
+    return Corpus(args.corpus, PROJECT_CORPUS)
+
+
+def finish(problems: list[str], ok: str) -> int:
+    """Print the problems and return 1, or print ``ok`` and return 0."""
+    if problems:
+        print(f"\n{len(problems)} problem(s):")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    print(ok)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    corpus_options(parser)
     parser.add_argument("files", nargs="*", type=Path, help="chat-register files to check alone (default: every set)")
     args = parser.parse_args(argv)
-
-    corpus = None
-    if not args.schema_only:
-        if not args.corpus.is_dir():
-            print(f"shared corpus not found at {args.corpus}; pass --corpus or use --schema-only", file=sys.stderr)
-            return 2
-        corpus = Corpus(args.corpus, PROJECT_CORPUS)
+    corpus = corpus_of(args)
 
     problems: list[str] = []
     chat_files = args.files or sorted(EVAL_DIR.glob(CHAT_GLOB))
@@ -412,13 +432,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, rows in loaded.items():
         print(f"{name}: {summary(rows)}")
-    if problems:
-        print(f"\n{len(problems)} problem(s):")
-        for p in problems:
-            print(f"  - {p}")
-        return 1
-    print("OK: all questions and quotes check out" + (" (schema only)" if corpus is None else ""))
-    return 0
+    return finish(problems, "OK: all questions and quotes check out" + (" (schema only)" if corpus is None else ""))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ SALT = "steppe-chat-split-2026-12-02"
 TEST_SHARE = 0.5
 
 
-def split_of(group_id: str) -> str:
+def split_of(group_id: str, salt: str = SALT) -> str:
     """dev or test, by a salted hash of the question's (or twin pair's) id."""
-    digest = hashlib.sha256(f"{SALT}:{group_id}".encode()).digest()
+    digest = hashlib.sha256(f"{salt}:{group_id}".encode()).digest()
     return "test" if int.from_bytes(digest[:8], "big") / 2**64 < TEST_SHARE else "dev"
 
 

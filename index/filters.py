@@ -41,6 +41,11 @@ def make_filters(
     )
 
 
+def split_filter_tokens(text: str) -> tuple[str, list[str]]:
+    """The question without its ``key:value`` filter tokens, and those tokens as written."""
+    return " ".join(_TOKEN.sub(" ", text).split()), [m.group(0) for m in _TOKEN.finditer(text)]
+
+
 def parse_query(text: str) -> tuple[str, Filters]:
     """Split ``since:``/``until:``/``country:``/``source:`` tokens off a question."""
     sources: list[str] = []
@@ -55,5 +60,5 @@ def parse_query(text: str) -> tuple[str, Filters]:
             countries.append(value)
         else:
             dates[key] = value
-    question = " ".join(_TOKEN.sub(" ", text).split())
+    question, _ = split_filter_tokens(text)
     return question, make_filters(sources, dates.get("since"), dates.get("until"), countries)

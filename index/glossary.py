@@ -13,11 +13,12 @@ at the start of a word; short or ambiguous names and all acronyms match whole wo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from index.countries import tag_countries
 
 # (stem, English). The stem matches the start of a lower-cased word.
-_STEMS: tuple[tuple[str, str], ...] = (
+_PLACES: tuple[tuple[str, str], ...] = (
     # countries and their adjectives
     ("росси", "Russia"),
     ("русск", "Russian"),
@@ -101,7 +102,10 @@ _STEMS: tuple[tuple[str, str], ...] = (
     ("арал", "Aral"),
     ("памир", "Pamir"),
     ("сибир", "Siberia"),
-    # people
+)
+
+# People: (stem, English surname). Kept apart so follow-up questions can swap one for another.
+PEOPLE: tuple[tuple[str, str], ...] = (
     ("путин", "Putin"),
     ("медведев", "Medvedev"),
     ("ельцин", "Yeltsin"),
@@ -122,6 +126,7 @@ _STEMS: tuple[tuple[str, str], ...] = (
     ("лукашенко", "Lukashenko"),
     ("талиб", "Taliban"),
 )
+_STEMS = _PLACES + PEOPLE
 
 # Whole words only (matched lower-cased): acronyms and names too short to be stems.
 _WORDS: dict[str, str] = {
@@ -168,6 +173,44 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
+_ACRONYM = re.compile(r"[A-Z][A-Za-z]*[A-Z]")
+_UNIONS = ("Customs Union", "Eurasian Union")  # organisations named by a phrase, not an acronym
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A regional organisation: its English acronym (if any), English name and Russian forms."""
+
+    acronym: str | None
+    name: str | None
+    russian: tuple[str, ...]  # whole lower-case words
+    russian_phrase: re.Pattern[str] | None = None
+
+    @property
+    def key(self) -> str:
+        """The short name it is known by."""
+        return self.acronym or self.name or ""
+
+
+def _organisations() -> tuple[Organisation, ...]:
+    """The organisations among the glossary's names: Russian acronyms whose English form starts
+    with an acronym ("ОДКБ" -> "CSTO Collective Security Treaty Organization"), one more named in
+    full ("Organization of Turkic States"), and the unions named by a phrase."""
+    forms: dict[str, list[str]] = {}
+    for word, english in _WORDS.items():
+        if _ACRONYM.fullmatch(english.split()[0]) or english.startswith("Organization"):
+            forms.setdefault(english, []).append(word)
+    found = []
+    for english, words in forms.items():
+        first, _, rest = english.partition(" ")
+        if _ACRONYM.fullmatch(first):
+            found.append(Organisation(first, rest or None, tuple(words)))
+        elif english.startswith("Organization"):
+            found.append(Organisation(None, english, tuple(words)))
+    for pattern, english in _PHRASES:
+        if english in _UNIONS:
+            found.append(Organisation(None, english, (), pattern))
+    return tuple(found)
 
 
 def english_names(text: str) -> list[str]:
@@ -379,4 +422,6 @@ def expansions(text: str) -> list[str]:
     return list(found)
 
 
-__all__ = ["THESAURUS", "english_names", "expansions"]
+ORGANISATIONS = _organisations()
+
+__all__ = ["ORGANISATIONS", "PEOPLE", "THESAURUS", "Organisation", "english_names", "expansions"]

@@ -65,6 +65,7 @@ class AddResult:
     title: str | None = None
     path: Path | None = None
     passages: int = 0
+    retry: bool = False  # the failure may pass (a timeout, a 5xx answer): worth trying again later
 
     def __str__(self) -> str:
         return self.line()
@@ -85,6 +86,21 @@ class _Duplicate(FetchError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(f"already in the corpus ({shown_path(path)})")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The watched feed an article came from, recorded in its front matter."""
+
+    feed: str  # the feed's URL
+    name: str | None = None
+    language: str | None = None
+    country: str | None = None
+
+    def front_matter(self) -> dict[str, str]:
+        """The fields saved with the article (``feed_name`` for the name)."""
+        fields = {"feed": self.feed, "feed_name": self.name, "language": self.language, "country": self.country}
+        return {key: value for key, value in fields.items() if value}
 
 
 @dataclass
@@ -208,8 +224,11 @@ class Ingest:
         self.catalog = scan_corpus(corpus_dir)
         self.saved: list[_Saved] = []
 
-    def add_url(self, url: str, hint: FeedEntry | None = None, item: str | None = None) -> AddResult:
-        """Fetch one page and save its article; raises _Duplicate or FetchError (see add_item)."""
+    def add_url(
+        self, url: str, hint: FeedEntry | None = None, item: str | None = None, origin: Origin | None = None
+    ) -> AddResult:
+        """Fetch one page and save its article (recording ``origin``, the watched feed it came
+        from); raises _Duplicate or FetchError (see add_item)."""
         item = item or url
         url = check_url(url)
         if existing := self.catalog.find_url(url):
@@ -222,6 +241,9 @@ class Ingest:
             article.date = article.date or hint.date
             article.author = article.author or hint.author
         article.url = clean_url(article.url or got.url)
+        if origin is not None:
+            article.source = article.source or origin.name
+            article.recorded.update(origin.front_matter())
         return self.add_article(item, article, [url, got.url, article.url])
 
     def add_file(self, item: str) -> AddResult:
@@ -319,21 +341,7 @@ class Ingest:
         except Exception as exc:
             logger.exception("unexpected error reading the feed %s", feed_url)
             return [AddResult(feed_url, False, f"unexpected error ({type(exc).__name__}: {exc})")]
-        results: list[AddResult] = []
-        known = 0
-        for entry in entries:
-            if self.catalog.find_url(entry.link):
-                known += 1
-                continue
-            try:
-                results.append(self.add_url(entry.link, hint=entry))
-            except _Duplicate:
-                known += 1
-            except UserFacingError as exc:
-                results.append(AddResult(entry.link, False, str(exc)))
-            except Exception as exc:
-                logger.exception("unexpected error adding %s", entry.link)
-                results.append(AddResult(entry.link, False, f"unexpected error ({type(exc).__name__}: {exc})"))
+        results, known = self.add_entries(entries)
         name = f"feed “{title}”" if title else "feed"
         added = sum(r.ok for r in results)
         parts = [f"{len(entries) + no_link} items", f"{added} added", f"{known} already in the corpus"]
@@ -343,6 +351,26 @@ class Ingest:
             parts.append(f"{no_link} without a link")
         summary = AddResult(feed_url, True, f"{name}: " + ", ".join(parts), title=title)
         return [summary, *results]
+
+    def add_entries(self, entries: Iterable[FeedEntry], origin: Origin | None = None) -> tuple[list[AddResult], int]:
+        """Fetch and save a feed's entries not yet in the corpus: (one result per entry tried,
+        how many were already in it). A bad entry is a skipped result, never an exception."""
+        results: list[AddResult] = []
+        known = 0
+        for entry in entries:
+            if self.catalog.find_url(entry.link):
+                known += 1
+                continue
+            try:
+                results.append(self.add_url(entry.link, hint=entry, origin=origin))
+            except _Duplicate:
+                known += 1
+            except UserFacingError as exc:
+                results.append(AddResult(entry.link, False, str(exc), retry=getattr(exc, "transient", False)))
+            except Exception as exc:
+                logger.exception("unexpected error adding %s", entry.link)
+                results.append(AddResult(entry.link, False, f"unexpected error ({type(exc).__name__}: {exc})"))
+        return results, known
 
     def index(self, index_dir: Path, *, settings: Settings, embedder: Embedder | None = None) -> None:
         """One incremental build for everything saved; fills in passage counts or explains failures."""

@@ -45,6 +45,7 @@ class Article:
     url: str | None = None
     license: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. description, language (not saved)
+    recorded: dict[str, str] = field(default_factory=dict)  # saved as more front matter: a watched feed's details
 
 
 @dataclass(frozen=True)

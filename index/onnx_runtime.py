@@ -175,6 +175,7 @@ def open_session(graph: Path):  # -> onnxruntime.InferenceSession
     """An ONNX Runtime session on every core this process may use, without spinning waits."""
     import onnxruntime
 
+    onnxruntime.disable_telemetry_events()  # ORT_DISABLE_TELEMETRY (index.config.keep_offline) stops the rest
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
     options.inter_op_num_threads = 1

@@ -6,8 +6,11 @@ Test modules import these (``from botkit import ...``) next to ``fakebotapi`` an
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from fakebotapi import FakeBotAPI, parse_telegram_html
@@ -73,7 +76,15 @@ class BotRunner:
 
 
 def settings_for(api: FakeBotAPI, **env: str) -> BotSettings:
-    base = {"TELEGRAM_BOT_TOKEN": TOKEN, "STEPPE_BASE_URL": api.base_url, "STEPPE_ADMIN_IDS": "42"}
+    """Settings for a bot talking to ``api``; votes go to a fresh temporary folder unless ``env`` says."""
+    base = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "STEPPE_BASE_URL": api.base_url,
+        "STEPPE_ADMIN_IDS": "42",
+        "STEPPE_STATE_DIR": tempfile.mkdtemp(prefix="steppe-state-"),
+    }
+    # The test's own feeds file (conftest.py; none for module-wide bots), never the project's.
+    base["STEPPE_FEEDS"] = os.environ.get("STEPPE_FEEDS") or str(Path(__file__).with_name("no-feeds.toml"))
     return BotSettings.from_env({**base, **env}, env_file=None)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botkit import TOKEN, BotRunner, settings_for
+from fakebotapi import FakeBotAPI
+from fakelib import FakeLibrary, Recorder
 
 from index.embedding import HashEmbedder
 
@@ -60,11 +65,15 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory):
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
     """Keep every test away from the developer's own index, settings and caches."""
     monkeypatch.setenv("STEPPE_INDEX_DIR", str(tmp_path / "default-index"))
+    monkeypatch.setenv("STEPPE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("STEPPE_FEEDS", str(tmp_path / "feeds.toml"))  # never the developer's watched feeds
     monkeypatch.setenv("STEPPE_CACHE_DIR", str(model_cache))
     monkeypatch.delenv("STEPPE_ONNX", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STEPPE_MODEL", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # httpx honours them; the local test servers are reached directly
 
 
 @pytest.fixture
@@ -89,3 +98,43 @@ def shared_corpus() -> Path:
     if not SHARED_CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return SHARED_CORPUS
+
+
+# The bot end to end (tests/test_bot.py, tests/test_conversations.py): a module may override ``library``.
+
+
+@pytest.fixture
+def library() -> Any:
+    """The answer layer under test; swap in a real small index (``Library.open(...)``) here."""
+    return FakeLibrary()
+
+
+@pytest.fixture
+def recorder(library: Any) -> Recorder:
+    """What the bot is given: the library, wrapped to record calls and to hold or break questions."""
+    return Recorder(library)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., BotRunner]]:
+    runners: list[BotRunner] = []
+
+    def start(webhook: bool = False, **env: str) -> BotRunner:
+        runner = BotRunner(settings_for(api, **env), recorder)
+        runners.append(runner)
+        return runner.start(webhook)
+
+    yield start
+    for runner in runners:
+        runner.stop()
+
+
+@pytest.fixture
+def bot(start_bot: Callable[..., BotRunner]) -> BotRunner:
+    return start_bot()

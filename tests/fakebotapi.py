@@ -6,7 +6,9 @@ JSON. ``getUpdates`` long-polls and honours ``offset``; sends and edits return r
 Message objects with increasing ``message_id`` and are checked the way Telegram checks them
 (HTML entities, 4,096 characters after parsing, 64-byte callback data). Every call is
 recorded. Faults can be injected per method: 429 with retry_after, 500/502, slow answers and
-dropped connections.
+dropped connections. Like a self-hosted telegram-bot-api server in local mode, once
+``setWebhook`` is called it POSTs every new update to the webhook, http:// or https://, on any
+port, with the secret token header (``deliveries`` records the answers).
 """
 
 from __future__ import annotations
@@ -32,7 +34,16 @@ _TOKEN = re.compile(
     r"""|[^<&]+"""
 )
 # Parameters that are strings as sent; everything else is JSON-decoded when it parses.
-_STRING_PARAMS = {"text", "url", "secret_token", "callback_query_id", "query_id", "description", "short_description"}
+_STRING_PARAMS = {
+    "text",
+    "url",
+    "secret_token",
+    "callback_query_id",
+    "query_id",
+    "inline_query_id",
+    "description",
+    "short_description",
+}
 
 
 class TelegramHTMLError(ValueError):
@@ -160,6 +171,8 @@ class FakeBotAPI:
         self.log: list[Call] = []
         self.faults: dict[str, deque[Fault]] = {}
         self.confirmed_offset = 0
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters (delivered to 127.0.0.1 only)
+        self.deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status) of webhook POSTs
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -249,15 +262,42 @@ class FakeBotAPI:
             update_id = self._next_update
             self._next_update += 1
             self.last_update_id = update_id
-            self._updates.append({"update_id": update_id, key: payload})
+            update = {"update_id": update_id, key: payload}
+            webhook = self.webhook
+            if webhook is None:
+                self._updates.append(update)
             self._cond.notify_all()
+        if webhook is not None and urlsplit(webhook["url"]).hostname in ("127.0.0.1", "localhost"):
+            threading.Thread(target=self._deliver, args=(webhook, update), daemon=True).start()
         return update_id
+
+    def _deliver(self, webhook: dict[str, Any], update: dict[str, Any]) -> None:
+        """POST one update to the webhook, as a self-hosted Bot API server does."""
+        import httpx  # only webhook tests need it
+
+        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook["secret_token"]} if webhook.get("secret_token") else {}
+        try:
+            with httpx.Client(trust_env=False, timeout=10) as client:
+                status = client.post(webhook["url"], json=update, headers=headers).status_code
+        except httpx.HTTPError:
+            status = 0
+        with self._cond:
+            self.deliveries.append((update["update_id"], status))
+            self._cond.notify_all()
 
     def send(self, chat: dict[str, Any], user: dict[str, Any], text: str | None = None, **extra: Any) -> dict[str, Any]:
         """Deliver a new message from ``user`` in ``chat``; returns the message."""
         message = self.message(chat, user, text, **extra)
         self.push("message", message)
         return message
+
+    def inline(self, user: dict[str, Any], query: str) -> str:
+        """Deliver an inline query (``@bot query`` typed in some chat); returns the query id."""
+        with self._cond:
+            query_id = f"i{self._next_query}"
+            self._next_query += 1
+        self.push("inline_query", {"id": query_id, "from": user, "query": query, "offset": "", "chat_type": "sender"})
+        return query_id
 
     def edit(self, message: dict[str, Any], text: str) -> None:
         """Deliver an edit of an earlier message."""
@@ -372,7 +412,7 @@ class FakeBotAPI:
         return code, {"ok": False, "error_code": code, "description": phrase}
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        simple = {"deleteWebhook", "setWebhook", "setMyCommands", "deleteMyCommands", "leaveChat",
+        simple = {"setMyCommands", "deleteMyCommands", "leaveChat",
                   "sendChatAction", "close", "logOut"}  # fmt: skip
         try:
             if method == "getMe":
@@ -380,11 +420,22 @@ class FakeBotAPI:
             elif method == "getUpdates":
                 result = self._get_updates(params)
             elif method == "getWebhookInfo":
-                result = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+                url = (self.webhook or {}).get("url", "")
+                result = {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+            elif method == "setWebhook":
+                with self._cond:
+                    self.webhook = dict(params)
+                result = True
+            elif method == "deleteWebhook":
+                with self._cond:
+                    self.webhook = None
+                result = True
             elif method == "sendMessage":
                 result = self._send_message(params)
             elif method == "editMessageText":
                 result = self._edit_message_text(params)
+            elif method == "answerInlineQuery":
+                result = self._answer_inline_query(params)
             elif method == "answerCallbackQuery":
                 if utf16_len(str(params.get("text") or "")) > CALLBACK_TEXT_LIMIT:
                     raise BadRequest("MESSAGE_TOO_LONG")
@@ -432,6 +483,24 @@ class FakeBotAPI:
                 if not button.get("text") or len(button.get("callback_data", "").encode()) > 64:
                     raise BadRequest("BUTTON_DATA_INVALID")
         return text
+
+    def _answer_inline_query(self, params: dict[str, Any]) -> bool:
+        """Check results as Telegram does: at most 50, unique ids of 1-64 bytes, valid message texts."""
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise BadRequest("RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+            raise BadRequest("RESULT_ID_INVALID")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            if result.get("type") != "article" or not result.get("title"):
+                raise BadRequest("RESULT_TYPE_INVALID")
+            self._check_text({"text": content.get("message_text"), "parse_mode": content.get("parse_mode")})
+        button = params.get("button")
+        if button is not None and (not button.get("text") or not button.get("start_parameter")):
+            raise BadRequest("BUTTON_INVALID")
+        return True
 
     def _chat_of(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = params.get("chat_id")

@@ -192,9 +192,11 @@ class FakeLibrary:
             size_bytes=12_345_678,
             sources=(
                 SourceStats(
-                    "Wikipedia", "CC BY-SA 3.0", 70, 1900, "2019-07-01", "2025-08-01", "Wikipedia contributors"
+                    "Wikipedia", "CC BY-SA 3.0", 60, 1700, "2019-07-01", "2024-02-01", "Wikipedia contributors"
                 ),
                 SourceStats("CIA World Factbook", "public domain", 28, 400, "2012", "2026-01-22"),
+                # the index counts a source once per licence: /start and /about show it once
+                SourceStats("Wikipedia", "CC BY-SA 4.0", 10, 200, "2023-01-01", "2025-08-01", "Wikipedia contributors"),
                 SourceStats("Congressional Record", "public domain", 12, 40, "2007", "2010"),
                 SourceStats("Trend", None, 1, 5, "2012-10-10", "2012-10-10"),
             ),

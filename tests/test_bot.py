@@ -38,56 +38,18 @@ from botkit import (
     visible,
 )
 from fakebotapi import FakeBotAPI, parse_telegram_html
-from fakelib import FakeLibrary, Recorder
+from fakelib import Recorder
 from telegram.ext import CommandHandler
 
 from bot.app import main_bot, webhook_kwargs
 from bot.handlers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.logs import setup_logging
-from bot.render import citation_html, count_documents, paginate_html, preview, render_passage_html
+from bot.render import citation_html, count_documents, merged_sources, paginate_html, preview, render_passage_html
 from bot.settings import BotSettings, SettingsError
 from bot.state import FloodGate, Result, ResultCache
 from bot.strings import t_text
 from index.errors import IndexNotFound
 from index.models import Answer
-
-
-@pytest.fixture
-def library() -> Any:
-    """The answer layer under test; swap in a real small index (``Library.open(...)``) here."""
-    return FakeLibrary()
-
-
-@pytest.fixture
-def recorder(library: Any) -> Recorder:
-    """What the bot is given: the library, wrapped to record calls and to hold or break questions."""
-    return Recorder(library)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def start_bot(api: FakeBotAPI, recorder: Recorder) -> Iterator[Callable[..., BotRunner]]:
-    runners: list[BotRunner] = []
-
-    def start(webhook: bool = False, **env: str) -> BotRunner:
-        runner = BotRunner(settings_for(api, **env), recorder)
-        runners.append(runner)
-        return runner.start(webhook)
-
-    yield start
-    for runner in runners:
-        runner.stop()
-
-
-@pytest.fixture
-def bot(start_bot: Callable[..., BotRunner]) -> BotRunner:
-    return start_bot()
-
 
 # settings and the CLI entry
 
@@ -184,6 +146,8 @@ def test_commands_menu_and_start(api: FakeBotAPI, bot: BotRunner, library: Any) 
     text = visible(params)
     assert count_documents(library.stats().documents) in text
     assert "Why does Russia keep a military base in Tajikistan?" in text
+    for source in merged_sources(library.stats()):  # each source once, with its documents
+        assert text.count(f"{source.source}: ") == 1 and f"{source.source}: {count_documents(source.documents)}" in text
 
 
 def test_help_lists_every_command_and_filters(api: FakeBotAPI, bot: BotRunner) -> None:
@@ -200,14 +164,16 @@ def test_help_lists_every_command_and_filters(api: FakeBotAPI, bot: BotRunner) -
 def test_sources_and_about(api: FakeBotAPI, bot: BotRunner, library: Any) -> None:
     stats = library.stats()
     sources = visible(reply_to(api, ask(api, "/sources")))
-    for source in stats.sources:
+    for source in merged_sources(stats):
+        assert sources.count(f"{source.source}: ") == 1
         assert f"{source.source}: {count_documents(source.documents)}" in sources
     name, count = stats.countries[0]
     assert f"{name} ({count:,})" in sources
     about = visible(reply_to(api, ask(api, "/about")))
     assert stats.model in about and f"{stats.chunks:,} passages" in about
-    for source in stats.sources:
-        assert f"{source.source}: {source.license or 'licence not recorded'}" in about
+    for source in merged_sources(stats):
+        line = f"{source.source} ({count_documents(source.documents)}): {source.license or 'licence not recorded'}"
+        assert about.count(f"{source.source} (") == 1 and line in about
         if source.source.lower().startswith("wikipedia"):
             assert "Wikipedia contributors" in about
 
@@ -236,7 +202,8 @@ def test_private_question_is_answered_with_excerpts_and_buttons(
     data = buttons(params)
     rid = data[0].split(":")[1]
     more = [f"more:{rid}"] if len(pages) > 1 else []
-    assert data == [f"full:{rid}:{n + 1}" for n in range(pages[0].first, pages[0].stop)] + more
+    votes = [f"vote:{rid}:up", f"vote:{rid}:down"]
+    assert data == [f"full:{rid}:{n + 1}" for n in range(pages[0].first, pages[0].stop)] + more + votes
     assert all(len(d.encode()) <= 64 for d in data)
 
     typing = api.calls("sendChatAction", chat_id=ALICE["id"])
@@ -250,7 +217,7 @@ def test_more_edits_the_same_message_through_every_page(api: FakeBotAPI, bot: Bo
     if len(pages) < 2:
         pytest.skip("the library gives a single page for the test question")
     message = ask(api, QUESTION)
-    rid = buttons(reply_to(api, message))[-1].split(":")[1]
+    rid = buttons(reply_to(api, message))[0].split(":")[1]
     results = api.bot_replies(message)[0]
 
     pressed = []
@@ -260,7 +227,8 @@ def test_more_edits_the_same_message_through_every_page(api: FakeBotAPI, bot: Bo
         assert (edit["chat_id"], edit["message_id"]) == (ALICE["id"], results["message_id"])
         assert edit["text"] == page.text and edit["link_preview_options"] == {"is_disabled": True}
         more = [f"more:{rid}"] if number < len(pages) else []
-        assert buttons(edit) == [f"full:{rid}:{n + 1}" for n in range(page.first, page.stop)] + more
+        votes = [f"vote:{rid}:up", f"vote:{rid}:down"]
+        assert buttons(edit) == [f"full:{rid}:{n + 1}" for n in range(page.first, page.stop)] + more + votes
     if len(pages) == 3:  # the canned library: check the words too
         assert "Results 4–6 of 7" in visible(api.calls("editMessageText")[0].params)
         assert "Result 7 of 7" in visible(api.calls("editMessageText")[1].params)
@@ -327,7 +295,8 @@ def test_not_found_says_so_and_suggests(api: FakeBotAPI, bot: BotRunner, library
     if expected.answered:
         pytest.skip("the library under test answers the off-topic question")
     params = reply_to(api, ask(api, question))
-    assert params["text"] == paginate_html(expected)[0].text and "reply_markup" not in params
+    assert params["text"] == paginate_html(expected)[0].text
+    assert [b.split(":")[2] for b in buttons(params)] == ["up", "down"]  # a "not found" can be rated too
     text = visible(params)
     assert "I found nothing in the corpus that answers this." in text
     assert all(preview(s, 120) in text for s in expected.suggestions[:3])
@@ -585,7 +554,7 @@ def test_admin_commands(
     assert "nothing to reload" in visible(reply_to(api, ask(api, "/reload", ADMIN)))
     assert recorder.reloads == 1
     stats = visible(reply_to(api, ask(api, "/stats", ADMIN)))
-    source = library.stats().sources[0]
+    source = merged_sources(library.stats())[0]
     assert "questions answered" in stats and f"{source.source}: {count_documents(source.documents)}" in stats
 
     assert "Usage: /add" in visible(reply_to(api, ask(api, "/add not-a-url", ADMIN)))

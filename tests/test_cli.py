@@ -118,3 +118,40 @@ def test_corrupt_index_through_cli(real_index: Path, tmp_path: Path, capsys: pyt
 def test_bad_filter_is_a_clear_error(real_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "CSTO", "--since", "last year", "--index-dir", str(real_index)]) == 1
     assert "since takes a year" in capsys.readouterr().err
+
+
+def test_eval_followups(real_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csto = "wikipedia-orgs-2025/collective_security_treaty_organization.md"
+    quote = "In January 2022, the CSTO deployed 2,000 of its peacekeepers to Kazakhstan to quell the local unrest"
+    bases = {"corpus": "shared", "path": "wikipedia-2019/Central_Asia.md",
+             "quote": "Russia still maintains military bases in Kyrgyzstan and Tajikistan"}  # fmt: skip
+    pairs = [
+        {"id": "fe001", "lang": "en", "previous": "Did the CSTO send troops into Kazakhstan in January 2022?",
+         "message": "how many?", "kind": "ask", "expected": "How many troops did the CSTO send into Kazakhstan in January 2022?",
+         "passage": None, "answers": [{"corpus": "shared", "path": csto, "quote": quote}], "split": "test"},
+        {"id": "fe002", "lang": "en", "previous": "Who heads the CSTO?",
+         "message": "In which Central Asian countries does Russia keep military bases?", "kind": "none",
+         "expected": "In which Central Asian countries does Russia keep military bases?", "passage": None,
+         "answers": [bases], "split": "test"},
+        {"id": "fe003", "lang": "en", "previous": "Who heads the CSTO?", "message": "more about 3", "kind": "more",
+         "expected": "Who heads the CSTO?", "passage": 2, "answers": [], "split": "test"},
+        {"id": "fe004", "lang": "en", "previous": "Who heads the CSTO?", "message": "and the CIS?", "kind": "replace",
+         "expected": "Who heads the CIS?", "passage": None, "answers": [bases], "split": "dev"},
+    ]  # fmt: skip
+    path = tmp_path / "followups.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+    assert main(["eval", "--followups", str(path), "--index-dir", str(real_index), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["splits"] == ["test"] and [d["id"] for d in report["details"]] == ["fe001", "fe002", "fe003"]
+    details = {d["id"]: d for d in report["details"]}
+    assert details["fe001"]["read_correctly"] and details["fe001"]["reading"].endswith("in January 2022?")
+    assert details["fe002"]["read_correctly"] and details["fe002"]["reading"] is None and details["fe002"]["as_read"]
+    assert not details["fe003"]["read_correctly"]  # passage 3 was asked for, 2 expected
+    summary = report["summary"]["all"]
+    assert summary["pairs"] == 3 and summary["read_correctly"] == round(2 / 3, 3) and summary["with_gold"] == 2
+    assert main(["eval", "--followups", str(path), "--split", "all", "--index-dir", str(real_index)]) == 0
+    table = capsys.readouterr().out
+    assert "| all | 4 |" in table and "Read wrongly: fe003" in table
+    path.write_text('{"id": "x", "split": "test"}\n', encoding="utf-8")
+    assert main(["eval", "--followups", str(path), "--index-dir", str(real_index)]) == 1
+    assert "needs previous, message, kind and expected" in capsys.readouterr().err

@@ -154,13 +154,6 @@ def web() -> Iterator[Web]:
         server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpx honours proxy variables; the local server must be reached directly."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def closed_port() -> int:
     """A local port with nothing listening on it."""

@@ -130,13 +130,13 @@ def test_a_question_in_russian_gets_russian_words_whatever_the_app_language(
     assert notice in text and "steppe index build --model multilingual-e5-small --rebuild" in notice
     assert PASSAGES[0][2] in text  # excerpts stay in the source's language
     assert "1 июля 2019" in text  # the citation's date, in Russian
-    assert button_labels(params) == ["[1] целиком", "[2] целиком", "[3] целиком", "Ещё ›"]
+    assert button_labels(params) == ["[1] целиком", "[2] целиком", "[3] целиком", "Ещё ›", "👍", "👎"]
 
     rid = buttons(params)[-1].split(":")[1]
     results = api.bot_replies(message)[0]
     api.press(results, ALICE, f"more:{rid}")
     edit = api.wait_for(lambda: api.calls("editMessageText"))[0].params
-    assert visible(edit).endswith("Результаты 4–6 из 7") and button_labels(edit)[-1] == "Ещё ›"
+    assert visible(edit).endswith("Результаты 4–6 из 7") and button_labels(edit)[-3] == "Ещё ›"
     query = api.press(results, ALICE, f"full:{rid}:99")
     alert = api.wait_for(lambda: api.calls("answerCallbackQuery", callback_query_id=query))[0].params
     assert alert["text"] == t_text("expired", "ru")

@@ -228,8 +228,9 @@ def test_stats_list_every_source_with_its_licence() -> None:
     text = render_stats_text(stats)
     for source in stats.sources:
         assert f"  - {source.source}: " in text
-    assert "Wikipedia: CC BY-SA 3.0 (credit: Wikipedia contributors)" in text
-    assert "Trend: licence not recorded" in text and "Trend: 1 document, 10 Oct 2012" in text
+    assert "Wikipedia (70 documents): CC BY-SA 3.0; CC BY-SA 4.0 (credit: Wikipedia contributors)" in text
+    assert "Trend (1 document): licence not recorded" in text and "Trend: 1 document, 10 Oct 2012" in text
+    assert text.count("  - Wikipedia: ") == 1 and "Wikipedia: 70 documents, 1 Jul 2019 – 1 Aug 2025" in text
     assert "384 dimensions, faiss index" in text and "11.8 MB" in text
     for page in (render_sources_html(stats), render_about_html(stats), render_stats_html(stats)):
         well_formed(page)
@@ -327,11 +328,11 @@ def test_a_collapsed_passage_cites_the_other_editions() -> None:
     copies = tuple(Hit(replace(chunk, doc_id=d.doc_id), d, 0.5, 1) for d in editions[1:])
     hit = Hit(chunk, editions[0], 0.5, 1, also=copies)
     answer = Answer(question="q", answered=True, excerpts=(Excerpt(hit, text, (), False, False),))
-    assert render.also_line(hit) == "also in the 2025 and 2015 editions"
-    assert render.also_line(hit, "ru") == "то же в изданиях 2025 и 2015 г."
+    assert render.also_line(hit) == " (also in the 2025 and 2015 editions)"
+    assert render.also_line(hit, "ru") == " (то же в изданиях 2025 и 2015 г.)"
     assert "(also in the 2025 and 2015 editions)" in render_text(answer)
     assert "also in the 2025 and 2015 editions" in well_formed(paginate_html(answer)[0].text)
     wiki = replace(DOC, doc_id="w", title="Foreign relations of Tajikistan", edition=None)
     other = Hit(chunk, DOC, 0.5, 1, also=(Hit(chunk, wiki, 0.5, 1),))
-    assert render.also_line(other) == "also in Foreign relations of Tajikistan"
+    assert render.also_line(other) == " (also in Foreign relations of Tajikistan)"
     assert render.also_line(Hit(chunk, DOC, 0.5, 1)) == ""

@@ -37,6 +37,7 @@ from index.search.rules import (
 from index.service import AnswerService, Library
 from index.store import Store, StoreReader, StoreWriter
 from index.store.local import LocalReader, LocalStore, LocalWriter
+from index.store.qdrant import QdrantReader, QdrantStore, QdrantWriter
 
 # --- fusion ----------------------------------------------------------------------------------------
 
@@ -276,6 +277,9 @@ def members(protocol: type) -> dict[str, inspect.Signature | None]:
         (LocalStore, Store),
         (LocalReader, StoreReader),
         (LocalWriter, StoreWriter),
+        (QdrantStore, Store),
+        (QdrantReader, StoreReader),
+        (QdrantWriter, StoreWriter),
         (Library, AnswerService),
         (FakeLibrary, AnswerService),
         (Recorder, AnswerService),

@@ -1,6 +1,9 @@
 """What a question becomes before retrieval: its content words, the corpus's words for the
 region's names and informal words (the thesaurus, index/glossary.py), and for a question not in
-English, the English names BM25 and the dense model can use."""
+English, the English names BM25 and the dense model can use.
+
+Russian words are reduced to the forms the full-text index stores (index/text.py), and Russian
+function words are dropped like English ones."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import re
 
 from index.glossary import english_names, expansions
 from index.language import NON_ENGLISH, detect_language, script_of
+from index.text import RU_STOPWORDS, normalise_word
 
 MAX_QUERY_CHARS = 2000
 # Whether the thesaurus's words are added to the BM25 query and to the text the dense model encodes
@@ -28,24 +32,27 @@ STOPWORDS = frozenset(
 
 
 def query_terms(text: str) -> list[str]:
-    """Lower-cased content words of a question, in order, without duplicates."""
+    """Lower-cased content words of a question (Russian ones normalised), in order, without duplicates."""
     seen: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
-        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
-            seen.setdefault(word, None)
+        term = normalise_word(word)
+        if term not in STOPWORDS and term not in RU_STOPWORDS and (len(term) > 1 or term.isdigit()):
+            seen.setdefault(term, None)
     return list(seen)
 
 
-def cross_lingual_query(query: str, terms: list[str]) -> tuple[list[str], str]:
+def cross_lingual_query(query: str, terms: list[str], *, native: bool = True) -> tuple[list[str], str]:
     """BM25 terms and the dense model's text for a question that is not in English.
 
-    Its own words are dropped from BM25 (in another script they only match stray native
-    names in the English corpus) and replaced by the English names of index/glossary.py,
-    which are also appended to the text the dense model encodes. Measured on
-    eval/questions_ru.jsonl (README, "Choosing a model"): Recall@5 0.68 -> 0.80.
+    The English names of index/glossary.py are added to BM25's terms and appended to the text
+    the dense model encodes. Measured on eval/questions_ru.jsonl (README, "Choosing a model"):
+    Recall@5 0.68 -> 0.80. The question's own words stay, to match articles in its language,
+    unless ``native`` is False: an index built before Russian was normalised (schema 1) could only
+    match them against stray native names in English text, so only Latin words and numbers stay.
     """
     names = english_names(query)
-    kept = [t for t in terms if script_of(t) in ("latin", "none")]  # numbers, "Factbook", "CSTO"
+    # Without native words: numbers, "Factbook", "CSTO".
+    kept = list(terms) if native else [t for t in terms if script_of(t) in ("latin", "none")]
     terms = kept + [t for t in query_terms(" ".join(names)) if t not in kept]
     return terms, f"{query} ({', '.join(names)})" if names else query
 
@@ -56,16 +63,16 @@ def _new_terms(terms: list[str], extra: list[str]) -> list[str]:
     return [t.lower() for t in extra if not set(query_terms(t)) <= have]
 
 
-def search_query(query: str, *, thesaurus_bm25: bool = THESAURUS_BM25) -> tuple[list[str], str]:
+def search_query(query: str, *, native: bool = True, thesaurus_bm25: bool = THESAURUS_BM25) -> tuple[list[str], str]:
     """The BM25 terms of a question and the language it is written in.
 
-    Not in English: its English names (cross_lingual_query). Then the thesaurus's corpus words;
-    a multi-word term is matched as a phrase.
+    Not in English: its English names (cross_lingual_query; ``native``: its own words stay too).
+    Then the thesaurus's corpus words; a multi-word term is matched as a phrase.
     """
     terms = query_terms(query)
     language = detect_language(query)
     if language in NON_ENGLISH:
-        terms, _ = cross_lingual_query(query, terms)
+        terms, _ = cross_lingual_query(query, terms, native=native)
     if thesaurus_bm25 and terms:  # the English names count too: "Душанбе" gives Dushanbe, then Tajikistan
         terms = terms + _new_terms(terms, expansions(f"{query} {' '.join(terms)}"))
     return terms, language

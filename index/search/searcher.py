@@ -127,7 +127,7 @@ class Searcher:
         query = query.strip()[:MAX_QUERY_CHARS]
         if not query_terms(query):
             raise EmptyQuery("The question has no words to search for. Please ask in words.")
-        terms, language = search_query(query)
+        terms, language = search_query(query, native=self.manifest.normalised_text)
         allowed = self.store.allowed_ids(filters)
         n = max(CANDIDATES, 4 * k)
 

@@ -133,7 +133,8 @@ def article_filename(article: Article) -> str:
 
 
 def article_markdown(article: Article, fetched: dt.datetime | None = None) -> str:
-    """The article as Markdown with YAML front matter (title, source, url, date, author, license, fetched)."""
+    """The article as Markdown with YAML front matter (title, source, url, date, author, license, what
+    ``article.recorded`` holds, fetched)."""
     fetched = fetched or dt.datetime.now(dt.UTC)
     meta: dict[str, Any] = {"title": article.title or "Untitled"}
     date: Any = article.date
@@ -145,6 +146,7 @@ def article_markdown(article: Article, fetched: dt.datetime | None = None) -> st
         ("date", date),
         ("author", article.author),
         ("license", article.license),
+        *article.recorded.items(),  # e.g. feed, feed_name, language, country of a watched feed
     ):
         if value:
             meta[key] = value

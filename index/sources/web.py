@@ -7,12 +7,13 @@ is not a page or a feed, and turns every failure into a FetchError whose message
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import io
 import re
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,16 +76,6 @@ def user_agent() -> str:
 
 
 @dataclass
-class Download:
-    """A fetched response: the final URL, its type and charset, the decoded bytes."""
-
-    url: str  # after redirects
-    content_type: str
-    charset: str | None
-    data: bytes
-
-
-@dataclass
 class FeedEntry:
     """One item of a feed: its link and what the feed says about it."""
 
@@ -94,13 +85,51 @@ class FeedEntry:
     author: str | None = None
 
 
-def make_client(timeout: float = DEFAULT_TIMEOUT) -> httpx.Client:
-    """The HTTP client every fetch uses: timeouts, limited redirects, steppe's User-Agent."""
+@dataclass
+class Download:
+    """A fetched response: the final URL, its type and charset, the decoded bytes.
+
+    ``etag`` and ``last_modified`` are the response's validators for the next conditional
+    request; ``not_modified`` means the server said nothing changed and ``data`` is empty.
+    """
+
+    url: str  # after redirects
+    content_type: str
+    charset: str | None
+    data: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+
+
+@dataclass
+class FeedRead:
+    """A feed as read: its title, the entries with a link, how many had none, and the
+    validators for the next poll; ``not_modified``: unchanged since the validators given."""
+
+    url: str
+    title: str | None
+    entries: list[FeedEntry]
+    no_link: int
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+
+
+def make_client(
+    timeout: float = DEFAULT_TIMEOUT, *, before_request: Callable[[httpx.Request], None] | None = None
+) -> httpx.Client:
+    """The HTTP client every fetch uses: timeouts, limited redirects, steppe's User-Agent.
+
+    ``before_request`` runs before every request, redirects included (watched feeds pace
+    their requests to each host with it).
+    """
     return httpx.Client(
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(timeout),
         headers={"User-Agent": user_agent(), "Accept-Language": "en, ru;q=0.8, *;q=0.5"},
+        event_hooks={"request": [before_request]} if before_request else None,
     )
 
 
@@ -121,6 +150,22 @@ def _status_message(response: httpx.Response) -> str:
     if code >= 500:
         return f"the server failed ({status}); try again later"
     return f"the server answered {status}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a 429 or 503 answer's Retry-After header asks for (seconds or an HTTP date)."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _connect_message(exc: httpx.ConnectError, url: str) -> str:
@@ -197,12 +242,22 @@ class _Inflater:
                 raise FetchError(f"the {self.what}'s compressed data is damaged")
 
 
-def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: int = MAX_BYTES) -> Download:
+def download(
+    client: httpx.Client,
+    url: str,
+    *,
+    feed: bool = False,
+    max_bytes: int = MAX_BYTES,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Download:
     """GET a web page (or a feed) into memory, streaming, never more than ``max_bytes``.
 
     The cap counts decoded bytes: a compressed answer is inflated piece by piece and cut at
-    ``max_bytes`` (a "zip bomb" costs at most that much memory). Raises FetchError with a
-    message for the user on every kind of failure.
+    ``max_bytes`` (a "zip bomb" costs at most that much memory). With ``etag`` or
+    ``last_modified`` from an earlier download the request is conditional: a 304 answer, or a
+    200 carrying the same ETag, returns ``not_modified`` without reading the body. Raises
+    FetchError with a message for the user on every kind of failure.
     """
     url = check_url(url)
     timeout = client.timeout.read or DEFAULT_TIMEOUT
@@ -215,9 +270,24 @@ def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: i
     what = "feed" if feed else "page"
     try:
         headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         with client.stream("GET", url, headers=headers) as response:
+            validators = {
+                "etag": response.headers.get("etag") or etag,
+                "last_modified": response.headers.get("last-modified") or last_modified,
+            }
+            same_etag = bool(etag) and response.headers.get("etag") == etag
+            if response.status_code == 304 or (response.is_success and same_etag):
+                return Download(str(response.url), "", None, b"", not_modified=True, **validators)
             if not response.is_success:
-                raise FetchError(_status_message(response))
+                raise FetchError(
+                    _status_message(response),
+                    transient=response.status_code >= 500 or response.status_code == 429,
+                    retry_after=_retry_after(response),
+                )
             header = response.headers.get("content-type", "")
             content_type = header.split(";")[0].strip().lower()
             expected = FEED_TYPES | HTML_TYPES if feed else HTML_TYPES
@@ -239,13 +309,15 @@ def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: i
                         raise FetchError(f"the {what} is too large (more than the {megabytes(max_bytes)} limit)")
                     chunks.append(chunk)
                 if time.monotonic() > deadline:
-                    raise FetchError(f"timed out: the download took longer than {TOTAL_TIME_FACTOR * timeout:g} s")
+                    raise FetchError(
+                        f"timed out: the download took longer than {TOTAL_TIME_FACTOR * timeout:g} s", transient=True
+                    )
             final_url = str(response.url)
             charset = response.charset_encoding
     except FetchError:
         raise
     except httpx.TimeoutException:
-        raise FetchError(f"timed out: no answer within {timeout:g} s") from None
+        raise FetchError(f"timed out: no answer within {timeout:g} s", transient=True) from None
     except httpx.TooManyRedirects:
         raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})") from None
     except httpx.UnsupportedProtocol:
@@ -253,9 +325,9 @@ def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: i
     except httpx.InvalidURL as exc:
         raise FetchError(f"invalid URL ({exc})") from None
     except httpx.ConnectError as exc:
-        raise FetchError(_connect_message(exc, url)) from None
+        raise FetchError(_connect_message(exc, url), transient=True) from None
     except httpx.HTTPError as exc:  # protocol errors, dropped connections, bad encodings
-        raise FetchError(f"could not fetch the {what} ({type(exc).__name__}: {exc})") from None
+        raise FetchError(f"could not fetch the {what} ({type(exc).__name__}: {exc})", transient=True) from None
     data = b"".join(chunks)
     if not data.strip():
         raise FetchError(f"the {what} is empty")
@@ -265,7 +337,14 @@ def download(client: httpx.Client, url: str, *, feed: bool = False, max_bytes: i
     if not feed and content_type in UNSURE_TYPES and not _HTML_SNIFF.search(data[:8192]):
         # feeds are judged by feedparser instead
         raise FetchError(f"not a web page: no HTML found in the response ({content_type or 'no content type'})")
-    return Download(url=final_url, content_type=content_type, charset=charset, data=data)
+    return Download(
+        url=final_url,
+        content_type=content_type,
+        charset=charset,
+        data=data,
+        etag=validators["etag"],
+        last_modified=validators["last_modified"],
+    )
 
 
 def _decode(got: Download) -> bytes | str:
@@ -302,9 +381,22 @@ def _struct_date(value: Any) -> str | None:
 
 def read_feed(client: httpx.Client, url: str) -> tuple[str | None, list[FeedEntry], int]:
     """(feed title, entries with a link, entries without one) of an RSS or Atom feed."""
+    got = fetch_feed(client, url)
+    return got.title, got.entries, got.no_link
+
+
+def fetch_feed(
+    client: httpx.Client, url: str, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedRead:
+    """Download and parse an RSS or Atom feed, conditionally when given the last poll's validators.
+
+    FetchError says why when the address is not a readable feed.
+    """
     import feedparser
 
-    got = download(client, url, feed=True)
+    got = download(client, url, feed=True, etag=etag, last_modified=last_modified)
+    if got.not_modified:
+        return FeedRead(got.url, None, [], 0, got.etag, got.last_modified, not_modified=True)
     headers = {"content-location": got.url, "content-type": got.content_type or "application/xml"}
     if got.charset:
         headers["content-type"] += f"; charset={got.charset}"
@@ -334,5 +426,8 @@ def read_feed(client: httpx.Client, url: str) -> tuple[str | None, list[FeedEntr
                 author=clean_text(entry.get("author") or "") or None,
             )
         )
+    if not entries and parsed.bozo:  # broken XML that yielded nothing usable
+        reason = str(parsed.get("bozo_exception") or "unreadable XML").strip()
+        raise FetchError(f"not a valid RSS or Atom feed ({reason})")
     title = clean_text(parsed.feed.get("title") or "") or None
-    return title, entries, no_link
+    return FeedRead(got.url, title, entries, no_link, got.etag, got.last_modified)

@@ -6,21 +6,39 @@
 * local.py: the local implementation, FAISS + SQLite; the only module with SQL in it.
 * vectors.py: the local store's FAISS files: flat or HNSW by size, memory-mapped when large.
 
-``open_store(index_dir)`` returns the store serving a folder. A Qdrant-backed store (issue 17)
-implements the same interfaces and is chosen here.
+* qdrant.py, qdrant_engines.py: the Qdrant implementation (embedded engine or a server).
+
+``open_store(index_dir)`` returns the store serving a folder: Qdrant when the folder's store.json
+says so (or a build asks for it with ``--store qdrant``), else the local one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from index.config import Settings
+from index.errors import UserFacingError
 from index.store.base import PendingChunk, PendingDocument, Scored, Store, StoreReader, StoreWriter
 from index.store.generations import MANIFEST, SCHEMA_VERSION, Manifest, current_generation
 from index.store.ids import BUILTIN_FACTBOOK, PROJECT_LABEL, corpus_label, document_id, file_document_id
 
+STORES = ("local", "qdrant")
 
-def open_store(index_dir: Path) -> Store:
-    """The store of an index folder (the local FAISS + SQLite generations)."""
+
+def open_store(index_dir: Path, kind: str | None = None, settings: Settings | None = None) -> Store:
+    """The store serving an index folder; ``kind`` ("local" or "qdrant") when a build chooses one."""
+    from index.store.qdrant import read_store_file  # light: no engine loads until it is used
+
+    recorded = "qdrant" if read_store_file(Path(index_dir)) else None
+    if kind is not None and recorded is not None and kind != recorded:
+        raise UserFacingError(
+            f"The index in {index_dir} lives in Qdrant; use another --index-dir for a {kind} index "
+            "(or delete the folder's store.json to start it over)."
+        )
+    if (kind or recorded) == "qdrant":
+        from index.store.qdrant import QdrantStore
+
+        return QdrantStore(Path(index_dir), settings)
     from index.store.local import LocalStore  # FAISS loads only where an index is used
 
     return LocalStore(Path(index_dir))
@@ -31,6 +49,7 @@ __all__ = [
     "MANIFEST",
     "PROJECT_LABEL",
     "SCHEMA_VERSION",
+    "STORES",
     "Manifest",
     "PendingChunk",
     "PendingDocument",

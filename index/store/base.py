@@ -192,6 +192,10 @@ class Store(Protocol):
         """How many chunks each document has in the live generation (0 for documents not stored)."""
         ...
 
+    def discard(self) -> None:
+        """Delete the whole index, every generation (a throwaway index, e.g. a BEIR evaluation's)."""
+        ...
+
     def writer(self, *, from_previous: bool) -> AbstractContextManager[StoreWriter]:
         """A new generation, copied from the live one or empty. Errors inside the block (a full
         disk, no permission) leave the live generation as it was and become clear messages."""

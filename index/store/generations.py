@@ -30,7 +30,10 @@ from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch, UserFacingError
 
-SCHEMA_VERSION = 1
+# 2: Russian words are stored normalised in the full-text table (index/text.py). A schema 1 index
+# still answers (its Russian questions search as before) until the next build re-indexes it.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 FAISS_FILE = "index.faiss"
@@ -72,12 +75,17 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} is missing. {REBUILD_HINT}") from exc
         except (OSError, ValueError, TypeError) as exc:
             raise IndexCorrupt(f"The index manifest {path} is unreadable ({exc}). {REBUILD_HINT}") from exc
-        if manifest.schema_version != SCHEMA_VERSION:
+        if manifest.schema_version not in READABLE_SCHEMAS:
             raise ModelMismatch(
                 f"The index at {path.parent} uses schema version {manifest.schema_version}, "
-                f"this steppe reads version {SCHEMA_VERSION}. {REBUILD_HINT}"
+                f"this steppe reads versions {', '.join(map(str, READABLE_SCHEMAS))}. {REBUILD_HINT}"
             )
         return manifest
+
+    @property
+    def normalised_text(self) -> bool:
+        """True when the full-text table holds Russian words in their normal forms (schema 2 on)."""
+        return self.schema_version >= 2
 
 
 def current_generation(index_dir: Path) -> Path:

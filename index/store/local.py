@@ -1,8 +1,9 @@
 """The local store: generations of a SQLite file and a FAISS file in one folder; every SQL statement of steppe.
 
 Inside a generation, ``store.sqlite`` holds documents, chunks (offsets, text, countries,
-embedding hash and vector) and an FTS5 table over chunk title and text; ``index.faiss`` holds
-the vectors, and its ids are the SQLite chunk ids. Dense search is exact inner product on
+embedding hash and vector) and an FTS5 table over chunk title, text and, for Russian and other
+Cyrillic chunks, their words normalised (index/text.py); ``index.faiss`` holds the vectors, and its
+ids are the SQLite chunk ids. Dense search is exact inner product on
 normalised vectors (cosine similarity), or HNSW above FLAT_LIMIT vectors; re-scoring reads the
 exact vectors straight out of FAISS's flat storage (no copy). BM25 is FTS5's own ``bm25()``.
 
@@ -45,12 +46,16 @@ from index.store.generations import (
     write_failed,
 )
 from index.store.vectors import build_faiss, flat_matrix, read_faiss, write_generation_files
+from index.text import is_native, native_words
 
-# Title matches count for less than body matches in BM25 (column weights of bm25()).
-BM25_WEIGHTS = (0.4, 1.0)
+# Title matches count for less than body matches in BM25 (column weights of bm25(): title, text, native).
+BM25_WEIGHTS = (0.4, 1.0, 1.0)
+# The full-text table. ``native`` (schema 2): the chunk's Cyrillic words normalised (index/text.py).
+FTS_TABLE = "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, native, tokenize = 'porter unicode61 remove_diacritics 2');"
 FILTER_CACHE = 256  # filters whose allowed chunk ids a reader keeps
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE documents (
     doc_id TEXT PRIMARY KEY,
     corpus TEXT NOT NULL,
@@ -81,8 +86,9 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_doc ON chunks(doc_id, seq);
 CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
-CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize = 'porter unicode61 remove_diacritics 2');
 """
+    + FTS_TABLE
+)
 _CHUNK_COLUMNS = "chunk_id, doc_id, seq, start, end, text"
 _DOC_COLUMNS = "doc_id, title, source, path, date, url, author, license, section, edition, corpus"
 
@@ -111,9 +117,17 @@ def open_sqlite(generation: Path) -> sqlite3.Connection:
     return conn
 
 
-def fts_query(terms: Sequence[str]) -> str:
-    """An FTS5 MATCH expression that ORs the terms; every term is quoted, so no syntax can leak."""
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+def fts_query(terms: Sequence[str], native: bool = False) -> str:
+    """An FTS5 MATCH expression that ORs the terms; every term is quoted, so no syntax can leak.
+
+    With ``native`` (a schema 2 store), a Cyrillic term is looked for in the ``native`` column only.
+    """
+
+    def phrase(term: str) -> str:
+        quoted = '"' + term.replace('"', '""') + '"'
+        return f"native : {quoted}" if native and is_native(term) else quoted
+
+    return " OR ".join(phrase(term) for term in terms)
 
 
 def pipe(countries: Sequence[str]) -> str:
@@ -230,8 +244,8 @@ class LocalReader:
         """Top-n chunk ids by FTS5 BM25 (higher is better), optionally only among some ids."""
         if not terms:
             return []
-        sql = "SELECT rowid, -bm25(chunks_fts, ?, ?) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
-        params: list[object] = [*BM25_WEIGHTS, fts_query(terms)]
+        sql = "SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
+        params: list[object] = [*BM25_WEIGHTS, fts_query(terms, native=self._manifest.normalised_text)]
         if among is not None:
             if not among:
                 return []
@@ -377,9 +391,23 @@ class LocalWriter:
         if previous is not None:
             shutil.copyfile(previous / STORE, path)
             self._conn = connect(path)
+            self._upgrade_fts()
         else:
             self._conn = connect(path)
             self._conn.executescript(SCHEMA)
+
+    def _upgrade_fts(self) -> None:
+        """Give a schema 1 store (no ``native`` column) the full-text table of schema 2, filled from its chunks."""
+        columns = [row[1] for row in self._conn.execute("PRAGMA table_info(chunks_fts)")]
+        if "native" in columns:
+            return
+        self._conn.execute("DROP TABLE chunks_fts")
+        self._conn.execute(FTS_TABLE)
+        rows = self._conn.execute("SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d USING (doc_id)")
+        self._conn.executemany(
+            "INSERT INTO chunks_fts (rowid, title, text, native) VALUES (?, ?, ?, ?)",
+            ((chunk_id, title, text, native_words(title, text)) for chunk_id, title, text in rows.fetchall()),
+        )
 
     def drop_documents(self, doc_ids: Sequence[str]) -> dict[str, bytes]:
         """Delete documents with their chunks; return their vectors by embedding hash for reuse."""
@@ -444,8 +472,8 @@ class LocalWriter:
                 ),
             )
             conn.execute(
-                "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
-                (cursor.lastrowid, chunk.title, chunk.text),
+                "INSERT INTO chunks_fts (rowid, title, text, native) VALUES (?, ?, ?, ?)",
+                (cursor.lastrowid, chunk.title, chunk.text, native_words(chunk.title, chunk.text)),
             )
 
     def counts(self) -> tuple[int, int]:
@@ -529,6 +557,10 @@ class LocalStore:
             return {doc_id: conn.execute(sql, (doc_id,)).fetchone()[0] for doc_id in doc_ids}
         finally:
             conn.close()
+
+    def discard(self) -> None:
+        """Delete the index folder with every generation (a throwaway index)."""
+        shutil.rmtree(self.index_dir, ignore_errors=True)
 
     @contextlib.contextmanager
     def writer(self, *, from_previous: bool) -> Iterator[LocalWriter]:

@@ -1,0 +1,121 @@
+"""Words as the full-text index sees them: Russian words reduced to one form, English as written.
+
+FTS5's tokenizer (``porter unicode61``) stems English but not Russian, so "Россия", "России" and
+"Россией" would be three unrelated words to BM25. Both sides go through :func:`normalise_word`:
+the store gives every chunk a third full-text column, ``native``, holding its Cyrillic words
+normalised (:func:`native_words`, index/store/local.py), and the query builder normalises a
+question's terms (index/search/query.py), whose Cyrillic terms are searched in that column only.
+The title and text columns keep the words as written, so English search is exactly as before.
+
+How a word is normalised:
+
+* A word made only of Russian letters (а–я, ё) becomes its dictionary form from pymorphy3's
+  OpenCorpora dictionary (Казахстаном → казахстан, базой → база, российской → российский), in
+  lower case with ё written е; between equally likely readings, a place name's. A word the
+  dictionary does not know (many surnames and local place names) is stemmed with the Snowball
+  Russian stemmer instead (Гиссара → гиссар), because pymorphy3's guesses for unknown words
+  differ from form to form and Snowball's mostly do not.
+* Every other word is left as written: English, numbers, and Cyrillic words with letters Russian
+  lacks (Kazakh қ ә ғ ң ө ұ ү һ і, Kyrgyz, Ukrainian …): there is no maintained Kazakh stemmer on
+  PyPI, so Kazakh words are matched as written.
+
+Only chunks written in Russian, Kazakh or Kyrgyz fill the ``native`` column: Russian names quoted
+in English articles must not pull Russian questions to them (searching every chunk's Cyrillic
+words cost eval/questions_ru.jsonl over the English corpus BM25 Recall@1 0.20 -> 0.05 and hybrid
+Recall@5 0.37 -> 0.27; every chunk at least a quarter Cyrillic, still 0.20 -> 0.15 and 0.37 -> 0.32).
+The dictionary (about 25 MB) loads on the first Russian word, never for English-only text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from typing import Any
+
+from index.language import detect_language
+
+RUSSIAN_WORD = re.compile(r"[а-яё]+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_TOKEN = re.compile(r"[^\W_]+")  # a token as FTS5's unicode61 tokenizer cuts it: letters and digits
+NATIVE_LANGUAGES = frozenset({"ru", "kk", "ky"})  # chunks in these languages get their Cyrillic words searched
+WORD_CACHE = 100_000  # normalised words kept: a new word costs a dictionary lookup, a known one a cache hit
+
+# Russian function and question words, as dictionary forms (normalise_word's output), so every
+# inflected form is covered: "какой" stands for какая, какие, каким … Neither pymorphy3 nor
+# snowballstemmer ships a stopword list; this one mirrors the English list in index/search/query.py.
+RU_STOPWORDS = frozenset(
+    """и в не ни на что с как по это к из у за от о для же ли бы ну а но или либо да нет
+    какой каковой который такой этот тот где куда откуда когда почему зачем сколько кто чей
+    быть есть весь свой сам самый он она оно они мы вы я ты себя между после при через до под над
+    перед без также тоже только уже еще вот там тут здесь так то если чтобы можно разве сказать
+    рассказать знать говорить пожалуйста""".split()
+)
+
+_lock = threading.Lock()
+_tools: tuple[Any, Any] | None = None
+
+
+def _analysers() -> tuple[Any, Any]:
+    """pymorphy3's analyser and the Snowball Russian stemmer, loaded once on first use."""
+    global _tools
+    with _lock:
+        if _tools is None:
+            import pymorphy3
+            import snowballstemmer
+
+            _tools = (pymorphy3.MorphAnalyzer(lang="ru"), snowballstemmer.stemmer("russian"))
+        return _tools
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _russian_normal_form(word: str) -> str:
+    """The dictionary form of a lower-case Russian word (ё as е), or its Snowball stem if unknown."""
+    morph, stemmer = _analysers()
+    if morph.word_is_known(word):
+        parses = morph.parse(word)
+        # Equally likely readings: the place wins (Астану is Astana's, not a man's name Астан's).
+        tied = [p for p in parses if p.score == parses[0].score]
+        best = next((p for p in tied if "Geox" in p.tag), parses[0])
+        lemma = best.normal_form.replace("ё", "е")
+        if RUSSIAN_WORD.fullmatch(lemma):  # one token in, one token out
+            return lemma
+    return stemmer.stemWord(word)
+
+
+def normalise_word(word: str) -> str:
+    """One token as the full-text index stores it: a Russian word's normal form, anything else unchanged.
+
+    Examples:
+        >>> normalise_word("Казахстаном")
+        'казахстан'
+        >>> normalise_word("Ёлки")
+        'елка'
+        >>> normalise_word("Kazakhstan")
+        'Kazakhstan'
+    """
+    lower = word.lower()
+    if not RUSSIAN_WORD.fullmatch(lower):
+        return word
+    return _russian_normal_form(lower.replace("ё", "е"))
+
+
+def native_words(title: str, text: str) -> str:
+    """A chunk's words in Cyrillic (Russian ones normalised), for the full-text table's own column.
+
+    Only for a chunk written in Russian, Kazakh or Kyrgyz (index/language.py), else "": those
+    articles are searched in their own words, while the native names an English article quotes
+    ("Russian: Содружество Независимых Государств") or a list of names in many languages do not
+    draw Russian questions to it.
+    """
+    if not _CYRILLIC.search(text) or detect_language(text) not in NATIVE_LANGUAGES:
+        return ""
+    return " ".join(normalise_word(token) for token in _TOKEN.findall(f"{title}\n{text}") if _CYRILLIC.search(token))
+
+
+def is_native(term: str) -> bool:
+    """True for a term with Cyrillic letters: it is searched in the chunks' Cyrillic words only."""
+    return _CYRILLIC.search(term) is not None
+
+
+__all__ = ["NATIVE_LANGUAGES", "RU_STOPWORDS", "is_native", "native_words", "normalise_word"]
