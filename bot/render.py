@@ -182,17 +182,13 @@ def citation_text(doc: DocInfo, number: int | None = None) -> str:
 
 
 def also_line(hit: Hit, lang: str = DEFAULT_LANG) -> str:
-    """Where else a collapsed passage appears: "also in the 2025 and 2015 editions", or the titles
-    of the other documents; empty for a passage that stands alone."""
-    if not hit.also:
-        return ""
-    docs = [h.doc for h in hit.also]
-    if all(d.edition for d in docs):
-        years = [d.edition or "" for d in docs]
-        joined = years[0] if len(years) == 1 else f"{', '.join(years[:-1])} {t_text('and', lang)} {years[-1]}"
-        return t_text("also_editions", lang, years=joined)
-    titles = "; ".join(dict.fromkeys(preview(d.title or d.path, TITLE_PREVIEW) for d in docs))
-    return t_text("also_in", lang, titles=titles)
+    """Where else a collapsed passage appears: " (also in the 2025 and 2015 editions)", else titles."""
+    years = [h.doc.edition or "" for h in hit.also]
+    if years and all(years):
+        last = f" {t_text('and', lang)} {years[-1]}" if len(years) > 1 else years[-1]
+        return f" ({t_text('also_editions', lang, years=', '.join(years[:-1]) + last)})"
+    titles = dict.fromkeys(preview(h.doc.title or h.doc.path, TITLE_PREVIEW) for h in hit.also)
+    return f" ({t_text('also_in', lang, titles='; '.join(titles))})" if titles else ""
 
 
 def _spans(text: str, highlights: Sequence[tuple[int, int]], end: int) -> list[tuple[str, bool]]:
@@ -228,8 +224,7 @@ def _html_piece(segment: str, highlighted: bool) -> str:
 def _excerpt_block(excerpt: Excerpt, number: int, end: int | None = None, lang: str = DEFAULT_LANG) -> str:
     end = len(excerpt.text) if end is None else end
     body = _excerpt_markup(excerpt, end, _html_piece)
-    also = also_line(excerpt.hit, lang)
-    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}" + (f" ({esc(also)})" if also else "")
+    return f"{body}\n{citation_html(excerpt.hit.doc, number, lang)}{esc(also_line(excerpt.hit, lang))}"
 
 
 def _fitted_block(excerpt: Excerpt, number: int, budget: int, lang: str = DEFAULT_LANG) -> str:
@@ -405,9 +400,7 @@ def render_text(answer: Answer, *, color: bool = False, lang: str = DEFAULT_LANG
     for number, excerpt in enumerate(answer.excerpts, 1):
         lines += ["", f"[{number}] {_excerpt_markup(excerpt, len(excerpt.text), mark)}"]
     lines += ["", "Sources:"]
-    for number, excerpt in enumerate(answer.excerpts, 1):
-        also = also_line(excerpt.hit, lang)
-        lines.append(citation_text(excerpt.hit.doc, number) + (f" ({also})" if also else ""))
+    lines += [citation_text(e.hit.doc, n) + also_line(e.hit, lang) for n, e in enumerate(answer.excerpts, 1)]
     return "\n".join(lines)
 
 

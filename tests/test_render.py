@@ -355,11 +355,11 @@ def test_a_collapsed_passage_cites_the_other_editions() -> None:
     copies = tuple(Hit(replace(chunk, doc_id=d.doc_id), d, 0.5, 1) for d in editions[1:])
     hit = Hit(chunk, editions[0], 0.5, 1, also=copies)
     answer = Answer(question="q", answered=True, excerpts=(Excerpt(hit, text, (), False, False),))
-    assert render.also_line(hit) == "also in the 2025 and 2015 editions"
-    assert render.also_line(hit, "ru") == "то же в изданиях 2025 и 2015 г."
+    assert render.also_line(hit) == " (also in the 2025 and 2015 editions)"
+    assert render.also_line(hit, "ru") == " (то же в изданиях 2025 и 2015 г.)"
     assert "(also in the 2025 and 2015 editions)" in render_text(answer)
     assert "also in the 2025 and 2015 editions" in well_formed(paginate_html(answer)[0].text)
     wiki = replace(DOC, doc_id="w", title="Foreign relations of Tajikistan", edition=None)
     other = Hit(chunk, DOC, 0.5, 1, also=(Hit(chunk, wiki, 0.5, 1),))
-    assert render.also_line(other) == "also in Foreign relations of Tajikistan"
+    assert render.also_line(other) == " (also in Foreign relations of Tajikistan)"
     assert render.also_line(Hit(chunk, DOC, 0.5, 1)) == ""
