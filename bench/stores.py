@@ -73,7 +73,8 @@ def passages(n: int, words: list[str], seed: int = 0) -> list[str]:
 def build_store(kind: str, index_dir: Path, vectors: np.ndarray, texts: list[str]) -> float:
     """Write every chunk through the store's writer and publish; the seconds it took."""
     from index.models import Document
-    from index.store import Manifest, PendingChunk, PendingDocument, open_store
+    from index.store import Manifest, PendingChunk, PendingDocument, StoredVectors, open_store
+    from index.store.vectors import SENTENCE_DTYPE
 
     started = time.perf_counter()
     store = open_store(index_dir, kind)
@@ -97,7 +98,8 @@ def build_store(kind: str, index_dir: Path, vectors: np.ndarray, texts: list[str
                         countries=(),
                         embed_text=texts[i],
                         embed_hash=f"e{i}",
-                        vector=vectors[i].tobytes(),
+                        sentence_spans=((0, len(texts[i])),),  # one sentence: the passage itself
+                        vectors=StoredVectors(vectors[i].tobytes(), vectors[i].astype(SENTENCE_DTYPE).tobytes()),
                     )
                 )
             writer.insert(docs, chunks)

@@ -251,3 +251,16 @@ def test_a_throwaway_beir_index_leaves_nothing_behind(engine_kind: str, tmp_path
     assert report["modes"]["hybrid"]["ndcg@10"] == 1.0
     if engine_kind == "edge":
         assert not any((tmp_path / "qdrant").iterdir())
+
+
+def test_the_stores_benchmark_writes_both_stores_through_the_store_interface(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.stores as stores
+
+    monkeypatch.setattr(stores, "QUICK_SIZES", (300,))
+    monkeypatch.setattr(stores, "QUERIES", 20)
+    result = stores.run(quick=True)
+    assert [(r["store"], r["chunks"]) for r in result["rows"]] == [("local", 300), ("qdrant", 300)]
+    assert all(r["peak_rss"] > 0 and r["dense"]["n"] == 15 for r in result["rows"])
+    assert "| qdrant | 300 |" in stores.table(result)
