@@ -87,6 +87,10 @@ STRINGS: dict[str, dict[str, str]] = {
             "other languages less well; I searched anyway. Admins can switch to the multilingual default: "
             "steppe index build --model multilingual-e5-small --rebuild."
         ),
+        "notice_out_of_scope": (
+            "I quote an archive of articles on Russia and Central Asia: it holds no live prices, rates or "
+            "weather, and no travel or everyday advice."
+        ),
         "slow_down": (
             "You're asking faster than I can keep up with. Please slow down and try again in {seconds} seconds."
         ),
@@ -223,6 +227,10 @@ STRINGS: dict[str, dict[str, str]] = {
             "Корпус на английском, а модель этого индекса понимает только английский, поэтому вопросы "
             "на русском я ищу хуже, но всё равно поискал. Администратор может вернуть многоязычную модель "
             "по умолчанию: steppe index build --model multilingual-e5-small --rebuild."
+        ),
+        "notice_out_of_scope": (
+            "Я цитирую архив статей о России и Центральной Азии: в нём нет текущих цен, курсов и погоды, "
+            "нет и советов для поездок и быта."
         ),
         "slow_down": "Вы спрашиваете быстрее, чем я успеваю отвечать. Пожалуйста, спросите снова через {seconds} с.",
         "search_timeout": "Поиск занял слишком много времени. Попробуйте ещё раз — возможно, с меньшим числом слов.",

@@ -13,6 +13,7 @@ from index.embedding import MULTILINGUAL_MODEL
 from index.language import NON_ENGLISH
 from index.models import Answer, Excerpt, Hit, ScoredSentences
 from index.question_kinds import gives, question_kind
+from index.scope import out_of_scope
 from index.search import SearchResult, query_terms, years_in
 
 # A question is answered when one sentence of the top passages is at least this similar to it (the
@@ -153,17 +154,32 @@ class Decision:
     hits: list[Hit]  # the relevant hits (relevant_hits), best first
     sentences: SentenceScores  # sentence spans and similarities of the hits that were scored
     answered: bool
+    out_of_scope: str | None = None  # the topic (index.scope) that refused it, if one did
 
 
 def decide(question: str, result: SearchResult, *, policy: AnswerPolicy, mode: str) -> Decision:
     """The one "answered or not" decision, for the bot, the CLI and ``steppe eval`` alike.
 
     The relevant hits are kept (relevant_hits), with their sentences' similarities to the
-    question (stored at build time, scored by the search); then is_answerable decides.
+    question (stored at build time, scored by the search); a question the corpus cannot cover
+    (index.scope: live prices, weather, travel advice …) is refused; else is_answerable decides.
     """
     hits = relevant_hits(result, policy, mode)
     sentences = score_sentences(hits, result)
-    return Decision(hits=hits, sentences=sentences, answered=is_answerable(question, result, hits, policy, sentences))
+    topic = out_of_scope(question, best_sentences(hits, sentences))
+    answered = topic is None and is_answerable(question, result, hits, policy, sentences)
+    return Decision(hits=hits, sentences=sentences, answered=answered, out_of_scope=topic)
+
+
+def best_sentences(hits: Sequence[Hit], sentences: SentenceScores, count: int = SENTENCE_HITS) -> list[str]:
+    """The ``count`` sentences of the first SENTENCE_HITS passages most similar to the question:
+    what an answer would rest on."""
+    scored = [
+        (score, hit.chunk.text[a:b])
+        for hit, spans, scores in zip(hits[:SENTENCE_HITS], sentences.spans, sentences.semantic, strict=False)
+        for (a, b), score in zip(spans, scores, strict=True)
+    ]
+    return [text for _, text in sorted(scored, key=lambda pair: -pair[0])[:count]]
 
 
 def is_answerable(
@@ -304,6 +320,8 @@ def build_answer(
     if not multilingual and result.language in NON_ENGLISH:
         notice = "english_only"
     decision = decide(question, result, policy=policy, mode=mode)
+    if decision.out_of_scope:
+        notice = "out_of_scope"
     ranked = tuple(make_excerpts(question, result.hits, score_sentences(result.hits, result), document_lengths, policy))
     if not decision.answered:
         titles = dict.fromkeys(hit.doc.title for hit in result.hits[:5])

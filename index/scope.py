@@ -1,0 +1,92 @@
+"""Questions an archive of articles cannot answer, whatever the passages' similarity.
+
+The corpus is articles on politics, security, the economy and history. People in a chat also ask
+for live data (today's exchange rate, this week's weather) and for everyday or travel advice
+(rent, tickets, flights, hotels, restaurants, recipes, salaries, hiking): the passages nearest to
+such a question are about the right country and often score like real answers, so the similarity
+threshold alone lets them through (README, "Quality": on the chat-register dev split it answered
+12 of 15 English and 3 of 5 Russian unanswerable questions; with this rule 10 and 2, and no
+answerable question more was refused).
+
+A question is out of scope when it asks about one of these topics and none of the sentences its
+answer would rest on speaks of that topic: "how many flights left Baikonur" is answered when the
+best sentences speak of flights, "any direct flights from Almaty to Kazan?" is not. The topics come
+from what the corpus is (PROVENANCE.md), not from the evaluation questions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_NOW = (
+    r"\b(?:today|tonight|right now|rn|atm|at the moment|this (?:week|weekend|month)|currently)\b"
+    r"|сегодня|сейчас|щас|на (?:этой|текущей) неделе|в этом месяце|на выходных"
+)
+# a price, or a currency (whose exchange rate is asked): "unemployment rate today" is not live data
+_MONEY = r"\b(?:price|prices|cost|costs|exchange rate|tenge|soms?|rubles?|roubles?|manat|somoni)\b"
+_MONEY_RU = r"цен[аыуе]|стоит|стоимост|тенге|рубл|манат|сомони"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A kind of question the corpus does not cover: how to spot it, and words that would show a
+    passage covering it after all (lower-case stems, English and Russian)."""
+
+    name: str
+    question: re.Pattern[str]
+    covered_by: tuple[str, ...]
+
+
+def _topic(name: str, question: str, covered_by: Iterable[str]) -> Topic:
+    return Topic(name, re.compile(question, re.IGNORECASE), tuple(covered_by))
+
+
+TOPICS = (
+    # live figures: a price or a rate asked for now
+    _topic(
+        "live",
+        rf"(?:{_NOW}).*(?:{_MONEY}|{_MONEY_RU})|(?:{_MONEY}|{_MONEY_RU}).*(?:{_NOW})",
+        (),  # an archive never holds today's figures
+    ),
+    _topic("weather", r"\bweather\b|погод", ("weather", "погод")),  # not "forecast": GDP has forecasts too
+    _topic(
+        "housing",
+        r"\brent\w*\b.{0,20}\b(?:flat|room|house)s?\b|\b(?:apartments?|bedroom|hostels?|hotels?|airbnb)\b"
+        r"|квартир|гостиниц|отел[ьея]|хостел",
+        ("apartment", "flat", "hotel", "hostel", "квартир", "гостиниц", "отел"),
+    ),
+    _topic(
+        "travel",
+        r"\b(?:tickets?|flights?|airfare|hik(?:e|es|ing)|trek(?:king)?|swim(?:ming)?|sightseeing)\b"
+        r"|\bbest (?:time|month|season) to (?:go|visit|travel)\b|\bsafe to (?:travel|visit|go|hike)\b"
+        r"|билет|авиарейс|прям\w* рейс|перел[её]т|когда лучше (?:ехать|поехать)",
+        ("ticket", "flight", "airline", "hik", "trek", "swim", "tourist", "билет", "рейс", "турист"),
+    ),
+    _topic(
+        "food",
+        r"\b(?:restaurants?|cafes?|recipe|recipes|place to eat|where to eat)\b|ресторан|кафе\b|рецепт",
+        ("restaurant", "cafe", "recipe", "cuisine", "ресторан", "рецепт"),
+    ),
+    _topic(
+        "pay",
+        r"\b(?:salary|salaries|wages?|paycheck)\b|зарплат|оклад",
+        ("salar", "wage", "зарплат"),
+    ),
+    _topic("sport", r"\b(?:fifa|football|soccer|match score)\b|футбол|\bфифа\b", ("fifa", "football", "футбол")),
+)
+
+
+def out_of_scope(question: str, sentences: Iterable[str]) -> str | None:
+    """The topic (a Topic name) that puts ``question`` outside the corpus, or None: the question
+    asks about a topic of TOPICS and none of ``sentences`` (those its answer would rest on) has a
+    word starting with one of the topic's stems."""
+    asked = [topic for topic in TOPICS if topic.question.search(question)]
+    if not asked:
+        return None
+    words = re.findall(r"\w+", " ".join(sentences).lower())
+    for topic in asked:
+        if not any(word.startswith(topic.covered_by) for word in words):
+            return topic.name
+    return None

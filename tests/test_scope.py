@@ -1,0 +1,106 @@
+"""Questions an archive cannot answer (index/scope.py): refused with a notice saying why, unless the
+sentences the answer rests on speak of the topic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.scope import out_of_scope
+
+BASE = "Russia keeps its 201st military base in Tajikistan, near Dushanbe."
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("tenge to ruble rate today", "live"),
+        ("how much does a som cost right now", "live"),
+        ("курс тенге к рублю щас", "live"),
+        ("weather in Dushanbe next week", "weather"),
+        ("погода в алмате на выходных", "weather"),
+        ("how much is the rent for a 1 bedroom flat in tashkent", "housing"),
+        ("cheap hotels near the russian base in dushanbe?", "housing"),
+        ("сколько стоит аренда квартиры в бишкеке", "housing"),
+        ("any direct flights from almaty to kazan?", "travel"),
+        ("best month to visit issyk kul", "travel"),
+        ("is it safe to hike the fann mountains solo", "travel"),
+        ("сколько стоит билет на поезд москва душанбе", "travel"),
+        ("best shashlik restaurant in almaty?", "food"),
+        ("какой рецепт плова самый правильный", "food"),
+        ("average doctor salary in bishkek", "pay"),
+        ("kyrgyzstan fifa ranking", "sport"),
+    ],
+)
+def test_questions_an_archive_cannot_answer(question: str, topic: str) -> None:
+    assert out_of_scope(question, [BASE]) == topic
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why does Russia keep a military base in Tajikistan?",
+        "who heads the sco anti-terror structure right now",  # "now" without a price is not live data
+        "what is kazakhstan's unemployment rate currently",  # a rate, but no currency
+        "how many russian troops are still in tajikistan",
+        "какой курс сейчас у Узбекистана по отношению к России",  # a political course, not a currency
+        "birth rate kazakhs vs ethnic russians in kz",
+        "how cheap is fuel in turkmenistan",
+        "what was the 2007 gdp growth forecast for kazakhstan",  # a forecast, not the weather
+    ],
+)
+def test_questions_the_corpus_may_answer_are_left_to_the_search(question: str) -> None:
+    assert out_of_scope(question, [BASE]) is None
+
+
+def test_a_topic_the_answering_sentences_speak_of_is_in_scope() -> None:
+    """The guard reads the sentences the answer would rest on, whole words by their start."""
+    flights = "Dushanbe International Airport had regularly scheduled flights to Almaty and Moscow."
+    assert out_of_scope("any direct flights from dushanbe to moscow?", [BASE, flights]) is None
+    assert out_of_scope("average salary in kyrgyzstan", ["The average monthly salary was $206."]) is None
+    assert out_of_scope("average salary in kyrgyzstan", ["Salaried staff ..."]) is None  # a word's start
+    assert out_of_scope("average salary in kyrgyzstan", ["Unsalaried posts ..."]) == "pay"  # not inside a word
+    assert out_of_scope("tenge rate today", ["Today the tenge traded at 470 to the dollar."]) == "live"
+
+
+def test_the_answer_says_why_it_refused_and_still_ranks_for_clients(tmp_path: Path, tiny_corpus: Path) -> None:
+    """Through the library the bot and `steppe ask` use: an out-of-scope question close to a passage
+    is refused with the out_of_scope notice, its ranked results kept; the same topic without the
+    everyday word is answered."""
+    from index.service import Library
+
+    hotel = tmp_path / "tiny" / "hotel.md"
+    build_index(tmp_path / "index", [str(tiny_corpus)], model="hash-64", progress=False, log=lambda message: None)
+    library = Library.open(tmp_path / "index")
+    answered = library.answer("Russian military base near Dushanbe in Tajikistan", k=3)
+    assert answered.answered and answered.notice is None
+    refused = library.answer("hotels near the Russian military base near Dushanbe in Tajikistan", k=3)
+    assert not refused.answered and refused.notice == "out_of_scope" and refused.excerpts == ()
+    assert refused.ranked and "Dushanbe" in refused.ranked[0].hit.chunk.text
+
+    hotel.write_text(
+        "---\ntitle: Where officers stay\nsource: Example News\n---\n\n"
+        "Hotels near the Russian military base near Dushanbe in Tajikistan house visiting officers.\n",
+        encoding="utf-8",
+    )
+    build_index(tmp_path / "index", [str(tiny_corpus)], model="hash-64", progress=False, log=lambda message: None)
+    covered = Library.open(tmp_path / "index").answer("hotels near the Russian military base near Dushanbe", k=3)
+    assert covered.answered and covered.notice is None
+
+
+def test_the_notice_is_worded_in_both_languages() -> None:
+    from dataclasses import replace
+
+    from bot.render import paginate_html, render_text
+    from bot.strings import t_text
+    from index.models import Answer
+
+    refused = replace(Answer(question="tenge rate today", answered=False, excerpts=()), notice="out_of_scope")
+    for lang in ("en", "ru"):
+        notice = t_text("notice_out_of_scope", lang)
+        assert notice and notice != "notice_out_of_scope"
+        assert f"<i>{notice}</i>" in paginate_html(refused, lang=lang)[0].text
+        assert t_text("not_found", lang) in render_text(refused, lang=lang)
+        assert notice in render_text(refused, lang=lang)
