@@ -584,6 +584,8 @@ def _decode(body: bytes, content_type: str) -> dict[str, Any]:
 
 def _handler_for(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the real Bot API: clients reuse their connections
+
         def do_POST(self) -> None:
             match = re.fullmatch(r"/bot([^/]+)/(\w+)", urlsplit(self.path).path)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
