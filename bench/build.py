@@ -96,7 +96,8 @@ def embedded_texts(index_dir: Path, embedder: Any) -> list[str]:
     """The distinct texts a build embedded, in chunk order: capped title + "\\n" + chunk text for
     each chunk, then each distinct sentence of the chunks (stored at build time since format 2)."""
     from index.chunking import capped_title, embedding_text
-    from index.store import STORE, connect, current_generation
+    from index.store.generations import STORE, current_generation
+    from index.store.local import connect
 
     conn = connect(current_generation(index_dir) / STORE, readonly=True)
     try:
