@@ -5,13 +5,14 @@ interfaces a second store or a stand-in library must honour."""
 from __future__ import annotations
 
 import inspect
+import random
 
 import pytest
 from fakelib import FakeLibrary, Recorder
 
 from index.glossary import english_names, expansions
 from index.models import Chunk, DocInfo
-from index.search.diversify import MAX_MERGED_CHARS, diversify, merge_chunks
+from index.search.diversify import DUPLICATE_OVERLAP, MAX_MERGED_CHARS, diversify, merge_chunks, near_identical, triples
 from index.search.fusion import (
     CONFIDENT_GAP,
     CROSS_LINGUAL_WEIGHTS,
@@ -253,6 +254,43 @@ def test_repeated_passages_collapse_into_one_result_led_by_the_newest_edition() 
     assert placed[0].score == 0.9 and sorted(c.chunk_id for c in placed[0].also) == [1, 4]
     named = diversify(ranked, chunks, k=5, docs=docs, years={"2025"})
     assert ids(named) == [4, 2]  # the question names 2025: that edition leads
+
+
+def test_the_near_identical_shortcut_agrees_with_counting_every_triple() -> None:
+    """The probe (diversify.Triples) only skips work: on passages edited at every rate, from one
+    word to a whole paragraph, it decides exactly as comparing all word triples does."""
+    rng = random.Random(7)
+    vocabulary = [f"w{n}" for n in range(60)]
+
+    def brute(a: str, b: str) -> bool:
+        def grams(text: str) -> set[tuple[str, ...]]:
+            w = text.split()
+            return set(zip(w, w[1:], w[2:], strict=False)) if len(w) >= 3 else {tuple(w)}
+
+        x, y = grams(a), grams(b)
+        smaller = min(len(x), len(y))
+        return smaller > 0 and len(x & y) >= DUPLICATE_OVERLAP * smaller
+
+    outcomes = set()
+    for _ in range(3000):
+        base = [rng.choice(vocabulary) for _ in range(rng.randint(1, 60))]
+        other = list(base)
+        for _ in range(rng.randint(0, len(base) // 3 + 1)):  # replace, drop or add a word
+            at = rng.randrange(len(other) + 1)
+            edit = rng.random()
+            if edit < 0.4 and at < len(other):
+                other[at] = rng.choice(vocabulary)
+            elif edit < 0.7 and at < len(other) and len(other) > 1:
+                del other[at]
+            else:
+                other.insert(at, rng.choice(vocabulary))
+        if rng.random() < 0.3:
+            other = other[rng.randrange(len(other)) :] or other  # a passage cut from the other
+        a, b = " ".join(base), " ".join(other)
+        expected = brute(a, b)
+        assert near_identical(triples(a), triples(b)) == expected == near_identical(triples(b), triples(a)), (a, b)
+        outcomes.add(expected)
+    assert outcomes == {True, False}  # both answers were exercised
 
 
 # --- interfaces ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ Three rules, in this order, over the best ``pool_size(k)`` candidates:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -48,15 +49,37 @@ class Placed:
     also: list[Chunk] = field(default_factory=list)
 
 
-def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+@dataclass(frozen=True)
+class Triples:
+    """A passage's word triples, each as its hash (intersections of ints are several times faster
+    than of tuples of strings; two different triples sharing a 64-bit hash is negligible), and the
+    few of them (``probe``) one of which any near-identical passage must hold."""
+
+    hashes: frozenset[int]
+    probe: frozenset[int]
+
+
+def triples(text: str) -> Triples:
+    """The word triples of ``text`` (the words themselves if there are fewer than three).
+
+    The probe is exact, not a sketch: a passage sharing at least DUPLICATE_OVERLAP of these n
+    triples lacks at most n - ceil(DUPLICATE_OVERLAP * n) of them, so it holds one of any
+    n - ceil(DUPLICATE_OVERLAP * n) + 1 of them (here the smallest hashes).
+    """
     words = _WORD.findall(text.lower())
-    return frozenset(zip(words, words[1:], words[2:], strict=False)) if len(words) >= 3 else frozenset([tuple(words)])
+    hashes = frozenset(
+        map(hash, zip(words, words[1:], words[2:], strict=False)) if len(words) >= 3 else [hash(tuple(words))]
+    )
+    size = len(hashes) - math.ceil(DUPLICATE_OVERLAP * len(hashes)) + 1
+    return Triples(hashes, frozenset(sorted(hashes)[:size]))
 
 
-def near_identical(a: frozenset, b: frozenset) -> bool:
-    """True when most word triples of the shorter passage are in the other one."""
-    smaller = min(len(a), len(b))
-    return smaller > 0 and len(a & b) / smaller >= DUPLICATE_OVERLAP
+def near_identical(a: Triples, b: Triples) -> bool:
+    """True when at least DUPLICATE_OVERLAP of the shorter passage's word triples are in the other one."""
+    shorter, other = (a, b) if len(a.hashes) <= len(b.hashes) else (b, a)
+    if shorter.probe.isdisjoint(other.hashes):
+        return False  # cheap and exact (Triples): most pairs of passages end here
+    return len(shorter.hashes & other.hashes) >= DUPLICATE_OVERLAP * len(shorter.hashes)
 
 
 def _recency(doc: DocInfo | None) -> str:
@@ -76,21 +99,24 @@ def collapse(
 ) -> list[tuple[Chunk, float, list[Chunk]]]:
     """Near-identical passages of different documents as one entry each, at the best copy's place
     and score: (leading chunk, score, the other copies)."""
-    shingles = [_shingles(c.text) for c, _ in ranked]
+    shingles = [triples(c.text) for c, _ in ranked]
     groups: list[list[int]] = []
+    group_docs: list[set[str]] = []  # the documents each group already has a copy from
     for i, (chunk, _) in enumerate(ranked):
         home = next(
             (
-                g
-                for g in groups
-                if all(ranked[j][0].doc_id != chunk.doc_id for j in g) and near_identical(shingles[g[0]], shingles[i])
+                n
+                for n, g in enumerate(groups)
+                if chunk.doc_id not in group_docs[n] and near_identical(shingles[g[0]], shingles[i])
             ),
             None,
         )
         if home is None:
             groups.append([i])
+            group_docs.append({chunk.doc_id})
         else:
-            home.append(i)
+            groups[home].append(i)
+            group_docs[home].add(chunk.doc_id)
     out = []
     for g in groups:
         members = [ranked[j] for j in g]
