@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--mode", choices=["dense", "bm25", "hybrid"])
     evaluate.add_argument("--json", action="store_true", help="the report with every question's ranks, as JSON")
     evaluate.add_argument("--index-dir", help="the index to evaluate (with --beir: where to build and reuse it)")
-    evaluate.add_argument("--model", help="model for --beir (default all-MiniLM-L6-v2)")
+    evaluate.add_argument("--model", help="model for --beir (default: STEPPE_MODEL, else multilingual-e5-small)")
     evaluate.add_argument("--store", choices=["local", "qdrant"], help="where --beir builds its index")
     evaluate.set_defaults(func=cmd_eval)
 
