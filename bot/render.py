@@ -186,7 +186,8 @@ def also_line(hit: Hit, lang: str = DEFAULT_LANG) -> str:
     years = [h.doc.edition or "" for h in hit.also]
     if years and all(years):
         last = f" {t_text('and', lang)} {years[-1]}" if len(years) > 1 else years[-1]
-        return f" ({t_text('also_editions', lang, years=', '.join(years[:-1]) + last)})"
+        key = "also_editions" if len(years) > 1 else "also_edition"
+        return f" ({t_text(key, lang, years=', '.join(years[:-1]) + last)})"
     titles = dict.fromkeys(preview(h.doc.title or h.doc.path, TITLE_PREVIEW) for h in hit.also)
     return f" ({t_text('also_in', lang, titles='; '.join(titles))})" if titles else ""
 

@@ -359,6 +359,9 @@ def test_a_collapsed_passage_cites_the_other_editions() -> None:
     assert render.also_line(hit, "ru") == " (то же в изданиях 2025 и 2015 г.)"
     assert "(also in the 2025 and 2015 editions)" in render_text(answer)
     assert "also in the 2025 and 2015 editions" in well_formed(paginate_html(answer)[0].text)
+    one = replace(hit, also=copies[:1])
+    assert render.also_line(one) == " (also in the 2025 edition)"
+    assert render.also_line(one, "ru") == " (то же в издании 2025 г.)"
     wiki = replace(DOC, doc_id="w", title="Foreign relations of Tajikistan", edition=None)
     other = Hit(chunk, DOC, 0.5, 1, also=(Hit(chunk, wiki, 0.5, 1),))
     assert render.also_line(other) == " (also in Foreign relations of Tajikistan)"

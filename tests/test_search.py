@@ -256,6 +256,46 @@ def test_repeated_passages_collapse_into_one_result_led_by_the_newest_edition() 
     assert ids(named) == [4, 2]  # the question names 2025: that edition leads
 
 
+def test_editions_answering_with_the_same_sentence_collapse_though_the_passages_were_edited() -> None:
+    """The 2025 and 2026 Factbook pages cut and edit the section differently, so the passages are
+    far from identical, but they answer with the same sentence: one result, the 2026 edition
+    leading. A passage of another document with that sentence, or of another section, stays."""
+    answer = (
+        "Russia is Tajikistan's primary security partner and thousands of Russian troops are "
+        "stationed in the country, primarily at the 201st military base, which is leased until 2042"
+    )
+
+    def page(doc_id: str, edition: str | None, section: str = "Military") -> DocInfo:
+        path = f"factbook/{edition}/ti.json" if edition else f"{doc_id}.md"
+        return DocInfo(doc_id, doc_id, "Factbook" if edition else "Wikipedia", path, section=section, edition=edition)
+
+    docs = {
+        "fb2025": page("fb2025", "2025"),
+        "fb2026": page("fb2026", "2026"),
+        "fb2026-eco": page("fb2026-eco", "2026", section="Economy"),
+        "wiki": page("wiki", None),
+    }
+    texts = {
+        1: "Conscripts may pay a fee instead of serving the full term of two years. " + answer,
+        2: "Wikipedia says the base hosts a motor rifle division. " + answer,
+        3: answer + " and the two countries run a joint air defence system; drills are held each year.",
+        4: "Remittances from Russia are a third of GDP. " + answer,
+    }
+    chunks = {
+        1: chunk(1, "fb2025", 0, 250, texts[1]),
+        2: chunk(2, "wiki", 0, 250, texts[2]),
+        3: chunk(3, "fb2026", 0, 250, texts[3]),
+        4: chunk(4, "fb2026-eco", 0, 250, texts[4]),
+    }
+    ranked = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
+    answers = {i: answer for i in chunks}
+    placed = diversify(ranked, chunks, k=5, docs=docs, answers=answers)
+    assert ids(placed) == [3, 2, 4]  # the 2026 edition leads at the 2025 one's place and score
+    assert placed[0].score == 0.9 and [c.chunk_id for c in placed[0].also] == [1]
+    assert ids(diversify(ranked, chunks, k=5, docs=docs, answers=answers, years={"2025"}))[0] == 1
+    assert ids(diversify(ranked, chunks, k=5, docs=docs)) == [1, 2, 3, 4]  # without the answering sentences
+
+
 def test_the_near_identical_shortcut_agrees_with_counting_every_triple() -> None:
     """The probe (diversify.Triples) only skips work: on passages edited at every rate, from one
     word to a whole paragraph, it decides exactly as comparing all word triples does."""

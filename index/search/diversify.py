@@ -4,7 +4,8 @@ Three rules, in this order, over the best ``pool_size(k)`` candidates:
 
 1. **One result per repeated passage.** Near-identical passages of different documents (the
    Factbook editions, the same text indexed from two folders) collapse into one result that
-   cites every copy (``Hit.also``). The newest edition leads, unless the question names the year
+   cites every copy (``Hit.also``); so do two editions of one document whose sentences answering
+   the question are near-identical. The newest edition leads, unless the question names the year
    of another.
 2. **Neighbours merge.** A passage that overlaps or adjoins one already chosen from the same
    document is merged into it (one longer result, at most MAX_MERGED_CHARS), instead of being
@@ -21,6 +22,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from index.models import Chunk, DocInfo
 
@@ -94,23 +96,44 @@ def _lead(group: list[tuple[Chunk, float]], docs: Mapping[str, DocInfo], years: 
     return max(range(len(group)), key=lambda i: (_recency(docs.get(group[i][0].doc_id)), group[i][1]))
 
 
+def _series(doc: DocInfo | None) -> tuple[str, str | None, str] | None:
+    """What the editions of one document share (its source, section and file name: the 2025 and
+    2026 Factbook pages on Tajikistan's military), or None for a document without editions."""
+    if doc is None or not doc.edition:
+        return None
+    return doc.source, doc.section, PurePosixPath(doc.path).name
+
+
 def collapse(
-    ranked: list[tuple[Chunk, float]], docs: Mapping[str, DocInfo], years: Collection[str] = ()
+    ranked: list[tuple[Chunk, float]],
+    docs: Mapping[str, DocInfo],
+    years: Collection[str] = (),
+    answers: Mapping[int, str] | None = None,
 ) -> list[tuple[Chunk, float, list[Chunk]]]:
     """Near-identical passages of different documents as one entry each, at the best copy's place
-    and score: (leading chunk, score, the other copies)."""
+    and score: (leading chunk, score, the other copies).
+
+    Two editions of one document are copies too when the sentences that would answer the
+    question (``answers``: chunk id to its sentence most similar to the question) are
+    near-identical, however much the rest of the passages was edited or cut differently.
+    """
+    answers = answers or {}
     shingles = [triples(c.text) for c, _ in ranked]
+    series = [_series(docs.get(c.doc_id)) for c, _ in ranked]
+    answering = [
+        triples(answers[c.chunk_id]) if series[i] and c.chunk_id in answers else None for i, (c, _) in enumerate(ranked)
+    ]
+
+    def copies(leader: int, other: int) -> bool:
+        if near_identical(shingles[leader], shingles[other]):
+            return True
+        a, b = answering[leader], answering[other]
+        return a is not None and b is not None and series[leader] == series[other] and near_identical(a, b)
+
     groups: list[list[int]] = []
     group_docs: list[set[str]] = []  # the documents each group already has a copy from
     for i, (chunk, _) in enumerate(ranked):
-        home = next(
-            (
-                n
-                for n, g in enumerate(groups)
-                if chunk.doc_id not in group_docs[n] and near_identical(shingles[g[0]], shingles[i])
-            ),
-            None,
-        )
+        home = next((n for n, g in enumerate(groups) if chunk.doc_id not in group_docs[n] and copies(g[0], i)), None)
         if home is None:
             groups.append([i])
             group_docs.append({chunk.doc_id})
@@ -160,14 +183,16 @@ def diversify(
     docs: Mapping[str, DocInfo] | None = None,
     years: Collection[str] = (),
     document_text: Callable[[str], str] | None = None,
+    answers: Mapping[int, str] | None = None,
 ) -> list[Placed]:
     """Up to ``k`` results from the ``ranked`` (chunk id, score) pairs, by the three rules above.
 
     ``docs`` gives each document's edition and date (for which copy of a repeated passage leads);
-    ``years`` are the years the question names. Ids missing from ``chunks`` are skipped.
+    ``years`` are the years the question names; ``answers`` each chunk's sentence most similar
+    to the question (collapse). Ids missing from ``chunks`` are skipped.
     """
     candidates = [(chunks[i], s) for i, s in ranked[: pool_size(k)] if i in chunks]
-    entries = collapse(candidates, docs or {}, years)
+    entries = collapse(candidates, docs or {}, years, answers)
     chosen: list[Placed] = []
     deferred: list[Placed] = []
 

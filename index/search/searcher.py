@@ -165,7 +165,7 @@ class Searcher:
 
         scored = self._prefer_named(scored, query)
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
-        hits = self._diversified(ranked, k, query) if diversify else self._hits(ranked[:k])
+        hits = self._diversified(ranked, k, query, sentences) if diversify else self._hits(ranked[:k])
         unscored = [
             chunk.chunk_id for hit in hits for chunk in (hit.chunk, *hit.parts) if chunk.chunk_id not in sentences
         ]
@@ -235,11 +235,25 @@ class Searcher:
         found = [(chunks[i], s) for i, s in ranked if i in chunks]
         return self._numbered(found)
 
-    def _diversified(self, ranked: list[tuple[int, float]], k: int, query: str) -> list[Hit]:
+    def _diversified(
+        self, ranked: list[tuple[int, float]], k: int, query: str, sentences: dict[int, ScoredSentences]
+    ) -> list[Hit]:
         chunks = self.store.chunks(i for i, _ in ranked[: pool_size(k)])
         documents = self.store.documents
+        answers = {}  # each scored candidate's sentence most similar to the question
+        for chunk_id, chunk in chunks.items():
+            found = sentences.get(chunk_id)
+            if found is not None and len(found.scores):
+                start, end = found.spans[int(found.scores.argmax())]
+                answers[chunk_id] = chunk.text[int(start) : int(end)]
         placed = diversify(
-            ranked, chunks, k, docs=documents, years=years_in(query), document_text=self.store.document_text
+            ranked,
+            chunks,
+            k,
+            docs=documents,
+            years=years_in(query),
+            document_text=self.store.document_text,
+            answers=answers,
         )
         return [
             Hit(
