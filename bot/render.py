@@ -410,8 +410,9 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
 
     Each result has the stored chunk (``text``, ``start``/``end`` in the cleaned document), the
     ``excerpt`` the bot shows for it, its ``highlights`` as [start, end] offsets in the cleaned
-    document (the frame of ``start``/``end``), and ``shown``: whether the bot shows it (never
-    when ``answered`` is false).
+    document (the frame of ``start``/``end``), ``shown``: whether the bot shows it (never
+    when ``answered`` is false), and ``also``: the copies of the passage in other documents it
+    stands for and cites (other Factbook editions), each with its own document and offsets.
     """
     shown = {excerpt.hit.chunk.chunk_id: excerpt for excerpt in answer.excerpts}
     ranked = [shown.get(excerpt.hit.chunk.chunk_id, excerpt) for excerpt in answer.ranked or answer.excerpts]
@@ -434,6 +435,17 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
                 "excerpt": excerpt.text,
                 "highlights": [list(span) for span in excerpt.document_highlights()],
                 "shown": excerpt.hit.chunk.chunk_id in shown,
+                "also": [
+                    {
+                        "doc_id": copy.doc.doc_id,
+                        "title": copy.doc.title,
+                        "date": copy.doc.date,
+                        "path": copy.doc.path,
+                        "start": copy.chunk.start,
+                        "end": copy.chunk.end,
+                    }
+                    for copy in excerpt.hit.also
+                ],
             }
             for rank, excerpt in enumerate(ranked, 1)
         ],

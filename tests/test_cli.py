@@ -47,7 +47,7 @@ def test_ask_json_ranks_the_seed_first(real_index: Path, capsys: pytest.CaptureF
     first = out["results"][0]
     assert set(first) == {
         *("rank", "score", "doc_id", "title", "source", "date", "url", "path", "text", "start", "end"),
-        *("excerpt", "highlights", "shown"),
+        *("excerpt", "highlights", "shown", "also"),
     }
     assert first["rank"] == 1 and first["path"] == SEED.name and first["shown"] is True
     assert first["title"] == "Russia “cements” relations with Central Asian states"

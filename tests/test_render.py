@@ -214,6 +214,7 @@ def test_answer_to_json_contract() -> None:
         "excerpt": ANSWER.excerpts[0].text,
         "highlights": [[hit.chunk.start + len(before), hit.chunk.start + len(before) + len(sentence)]],
         "shown": True,
+        "also": [],
     }
     assert [r["rank"] for r in data["results"]] == list(range(1, 8))
     assert all(isinstance(r["score"], float) for r in data["results"])
@@ -359,6 +360,10 @@ def test_a_collapsed_passage_cites_the_other_editions() -> None:
     assert render.also_line(hit, "ru") == " (то же в изданиях 2025 и 2015 г.)"
     assert "(also in the 2025 and 2015 editions)" in render_text(answer)
     assert "also in the 2025 and 2015 editions" in well_formed(paginate_html(answer)[0].text)
+    also = answer_to_json(Answer("q", True, (Excerpt(hit, text, (), False, False),)))["results"][0]["also"]
+    assert [(c["doc_id"], c["path"], c["start"], c["end"]) for c in also] == [
+        (d.doc_id, d.path, 0, len(text)) for d in editions[1:]
+    ]
     one = replace(hit, also=copies[:1])
     assert render.also_line(one) == " (also in the 2025 edition)"
     assert render.also_line(one, "ru") == " (то же в издании 2025 г.)"
