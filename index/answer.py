@@ -15,6 +15,7 @@ from index.models import Answer, Excerpt, Hit, ScoredSentences
 from index.question_kinds import gives, question_kind
 from index.scope import out_of_scope
 from index.search import SearchResult, query_terms, years_in
+from index.search.rules import topic_of
 
 # A question is answered when one sentence of the top passages is at least this similar to it (the
 # best single sentence separates answerable from unanswerable questions far better than the best
@@ -189,7 +190,21 @@ def is_answerable(
     enough to the question to answer it, and they cover any year the question names."""
     if not result.hits or not years_covered(question, hits[:SENTENCE_HITS]):
         return False
-    return sentences.best() >= policy.threshold_for(result.language)
+    return sentences.best() >= policy.threshold_for(result.language) or named_source_answers(question, result, hits)
+
+
+def named_source_answers(question: str, result: SearchResult, hits: Sequence[Hit]) -> bool:
+    """True when the question names a source ("What did Trend write in 2012 about the Afghan
+    border?") and a top passage of that source holds every word of what it asks about: the user
+    asked for that source's text on it, which may mention it in passing, so the similarity of a
+    single sentence to the whole question (0.79 here) does not decide."""
+    if not result.named_sources:
+        return False
+    topic = _stems(" ".join(query_terms(topic_of(question, result.named_sources))))
+    return bool(topic) and any(
+        hit.doc.source in result.named_sources and topic <= _stems(f"{hit.doc.title} {hit.chunk.text}")
+        for hit in hits[:SENTENCE_HITS]
+    )
 
 
 def years_covered(question: str, hits: Sequence[Hit]) -> bool:
@@ -209,12 +224,13 @@ def relevant_hits(result: SearchResult, policy: AnswerPolicy, mode: str) -> list
     less similar to the question than the best candidate; the first hit always stays."""
     if not result.hits:
         return []
-    cut = policy.score_cutoffs.get(mode, 0.0) * result.hits[0].score
-    kept = [hit for hit in result.hits if hit.score >= cut]
+    first, *rest = result.hits
+    cut = policy.score_cutoffs.get(mode, 0.0) * first.score
+    kept = [hit for hit in rest if hit.score >= cut]
     if mode != "bm25" and result.dense:
         floor = max(policy.threshold * 0.8, result.top_dense * policy.relative_keep)
         kept = [hit for hit in kept if result.dense.get(hit.chunk.chunk_id, 0.0) >= floor]
-    return kept or result.hits[:1]
+    return [first, *kept]
 
 
 def _stems(text: str) -> set[str]:

@@ -353,3 +353,41 @@ def test_one_document_id_rule_for_loading_building_and_adding(tmp_path: Path, ha
     )
     assert corpus_label(project, [str(project), BUILTIN_FACTBOOK], project) == "project"
     assert file_document_id(tmp_path / "elsewhere.md", summary.corpora, project) is None
+
+
+def test_a_named_source_far_down_the_ranking_comes_first_and_answers(
+    tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "What did Steppe Wire write about the Afghan border?": its one passage, which mentions the
+    border in passing, ranks below a dozen border reports, beyond the candidates a question reads;
+    named, it joins them, comes first and answers (rules.prefer_named, answer.named_source_answers)."""
+    import index.search.searcher
+    from index.service import Library
+
+    monkeypatch.setattr(index.search.searcher, "CANDIDATES", 2)  # each signal reads 4 (4 * k) candidates
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(12):
+        (corpus / f"report-{n}.md").write_text(
+            f"---\ntitle: Border report {n}\nsource: Example News\ndate: 2013-05-0{n % 9 + 1}\n---\n\n"
+            f"The Afghan border is long. Guards watch the Afghan border day {n}. The border stays closed.\n",
+            encoding="utf-8",
+        )
+    (corpus / "wire.md").write_text(
+        "---\ntitle: Moscow and its neighbours\nsource: Steppe Wire\ndate: 2012-10-10\n---\n\n"
+        "Putin toured Kyrgyzstan and Tajikistan to sign loans, arms deals and gas contracts. Astana is further "
+        "removed from the Afghan border, an expert said, and needs no money.\n",
+        encoding="utf-8",
+    )
+    build(tmp_path / "index", corpus, hash_embedder)
+    library = Library.open(tmp_path / "index", embedder=hash_embedder)
+    question = "What did Steppe Wire write about the Afghan border?"
+    ranked = library.searcher.search("What was written about the Afghan border?", k=1, mode="hybrid")
+    assert ranked.hits[0].doc.source == "Example News"
+    for mode in ("dense", "bm25", "hybrid"):
+        result = library.searcher.search(question, k=1, mode=mode)
+        assert result.named_sources == {"Steppe Wire"}
+        assert [h.doc.source for h in result.hits] == ["Steppe Wire"], mode
+    answer = library.answer(question, k=3)
+    assert answer.answered and answer.excerpts[0].hit.doc.source == "Steppe Wire"
+    assert [e.hit.doc.source for e in answer.excerpts[1:]] == ["Example News"] * (len(answer.excerpts) - 1)

@@ -33,6 +33,7 @@ from index.search.rules import (
     named_sources,
     prefer_named,
     prefer_years,
+    topic_of,
     years_in,
 )
 from index.service import AnswerService, Library
@@ -143,10 +144,45 @@ def test_a_named_source_is_lifted_without_excluding_the_rest() -> None:
     assert named_sources("what did senators say about Kyrgyzstan", sources) == {"Congressional Record"}
     assert named_sources("cia factbook on Tajik borders", sources) == {"CIA World Factbook"}
     assert named_sources("Eurasianet on gas prices", sources) == {"Eurasianet"}
-    scored = {1: 0.9, 2: 0.5}
-    docs = {1: doc("wiki", source="Wikipedia"), 2: doc("news", source="Trend")}
+    scored = {1: 0.9, 2: 0.5, 3: 0.85, 4: 0.3}
+    docs = {1: doc("wiki", source="Wikipedia"), 2: doc("news", source="Trend"), 3: doc("w2", source="Wikipedia")}
+    docs[4] = doc("news2", source="Trend")
     lifted = prefer_named(scored, "What did Trend write about Afghanistan?", docs, sources=sources)
-    assert lifted == {1: 0.9, 2: pytest.approx(0.5 + SOURCE_BOOST * (0.9 - 0.5))}
+    # Like a source: filter, Trend's best passage comes first and its others follow it by the same
+    # lift; the rest are not excluded and keep their scores.
+    assert sorted(lifted, key=lambda i: -lifted[i]) == [2, 1, 3, 4]
+    assert (lifted[1], lifted[3]) == (0.9, 0.85) and lifted[2] - lifted[4] == pytest.approx(0.5 - 0.3)
+    ahead = prefer_named({1: 0.9, 2: 0.95}, "What did Trend write?", docs, sources=sources)
+    assert ahead == {1: 0.9, 2: pytest.approx(0.95 + SOURCE_BOOST * (0.95 - 0.9))}  # first already: the boost alone
+
+
+def test_a_source_answers_a_question_about_what_it_wrote_when_it_holds_every_word_of_the_topic() -> None:
+    """Trend's 2012 article mentions the Afghan border in one clause: the sentence is not close to
+    the whole question, but the user asked what Trend wrote about it, and that is it."""
+    from index.answer import named_source_answers
+    from index.models import Hit
+    from index.search import SearchResult
+
+    assert topic_of("What did Trend write in 2012 about the Afghan border?", {"Trend"}) == (
+        "What did in about the Afghan border?"
+    )
+    assert topic_of("what did senators say about kyrgyz gas", {"Congressional Record"}) == "what did about kyrgyz gas"
+    text = "Astana is further removed from the Afghan border, he said."
+    trend = Hit(chunk(1, "news", 0, len(text), text), doc("news", source="Trend"), 1.0)
+    wiki = Hit(chunk(2, "wiki", 0, len(text), text), doc("wiki", source="Wikipedia"), 1.0)
+
+    def answers(question: str, hits: list[Hit], named: set[str]) -> bool:
+        result = SearchResult(
+            hits=hits, top_dense=0.8, top_bm25=1.0, query_terms=3, dense={}, named_sources=frozenset(named)
+        )
+        return named_source_answers(question, result, hits)
+
+    question = "What did Trend write in 2012 about the Afghan border?"
+    assert answers(question, [trend], {"Trend"})
+    assert not answers(question, [wiki], {"Trend"})  # not the source asked for
+    assert not answers(question, [trend], set())  # no source named: the similarity decides
+    assert not answers("What did Trend write about the Afghan border guards?", [trend], {"Trend"})  # "guards" missing
+    assert not answers("What did Trend write?", [trend], {"Trend"})  # no topic: the similarity decides
 
 
 # --- the thesaurus ---------------------------------------------------------------------------------

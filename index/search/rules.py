@@ -8,7 +8,8 @@
   hybrid nDCG@10 0.844 -> 0.835 at a tenth of the spread).
 * A source named in the question ("Trend", "Wikipedia", "the Congressional Record", "the
   Factbook", or any publication added with `corpus add`) lifts that source's documents by
-  SOURCE_BOOST, the way an inline ``source:`` filter would select them.
+  SOURCE_BOOST, and further if need be, so that its best passage comes first, the way an inline
+  ``source:`` filter would select them; the other sources' passages keep their places below.
 
 Boosts are shares of the spread of the scores (the best minus the SPREAD_DEPTH-th), so they
 mean the same for every mode and model: cosine similarities of one question's candidates lie
@@ -39,6 +40,31 @@ SOURCE_ALIASES: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
+
+
+# Words that ask what a source wrote rather than name what about ("What did Trend write about …").
+_ASKING = re.compile(
+    r"\b(?:writ(?:e|es|ing|ten)|wrote|say|says|saying|said|report(?:s|ed|ing)?|tell|tells|told|think|thinks|thought|"
+    r"mention(?:s|ed)?|claim(?:s|ed)?|describe[sd]?|cover(?:s|ed)?|publish(?:es|ed)?|articles?|pieces?|stories|story|"
+    r"speech(?:es)?|statements?|according|anything|something)\b",
+    re.IGNORECASE,
+)
+
+
+def topic_of(query: str, sources: Collection[str]) -> str:
+    """What a question naming a source asks about: without the sources' names and aliases, its
+    years, and the words asking what they wrote.
+
+    Example:
+        >>> topic_of("What did Trend write in 2012 about the Afghan border?", {"Trend"})
+        'What did in about the Afghan border?'
+    """
+    for source in sources:
+        query = re.sub(rf"(?<!\w){re.escape(source.strip())}(?!\w)", " ", query, flags=re.IGNORECASE)
+        for word, pattern in SOURCE_ALIASES.items():
+            if word in source.lower():
+                query = pattern.sub(" ", query)
+    return " ".join(_ASKING.sub(" ", _YEAR.sub(" ", query)).split())
 
 
 def years_in(text: str) -> set[str]:
@@ -99,6 +125,12 @@ def prefer_named(
         if doc is not None and doc.source in wanted:
             boost += SOURCE_BOOST
         lifted[chunk_id] = score + boost * unit
+    named = [i for i in lifted if (doc := docs.get(i)) is not None and doc.source in wanted]
+    if named:  # like a filter, the named source's best passage comes first; the rest keep their order
+        gap = max(lifted.values()) - max(lifted[i] for i in named)
+        if gap > 0:
+            for chunk_id in named:
+                lifted[chunk_id] += gap + 1e-9 * unit
     return lifted
 
 

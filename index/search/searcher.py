@@ -29,6 +29,7 @@ from index.store import Manifest, StoreReader, open_store
 MODES = ("dense", "bm25", "hybrid")
 CANDIDATES = 100  # per signal, at least (4 * k for larger k)
 BM25_POOL = 5000  # how deep hybrid reads the BM25 ranking in one query (see Searcher.search)
+NAMED_SOURCE_CANDIDATES = 10  # per signal: the best passages of a source the question names
 QUERY_CACHE = 2048  # question vectors kept per generation
 
 
@@ -45,6 +46,7 @@ class SearchResult:
     # The sentences of every returned hit (and of every dense candidate) with their similarity to
     # the question, by chunk id: what answers highlight and decide on, without running the model.
     sentences: dict[int, ScoredSentences] = field(default_factory=dict)
+    named_sources: frozenset[str] = frozenset()  # the index's sources the question names (rules.py)
 
 
 class Searcher:
@@ -150,6 +152,8 @@ class Searcher:
             bm25_hits = dict(self.store.bm25(terms, n, allowed))
         if mode == "hybrid":
             bm25_hits = self._hybrid_candidates(terms, n, allowed, vector, dense_hits)
+        named = frozenset(named_sources(query, self.sources))
+        self._add_named_sources(named, terms, mode, allowed, vector, dense_hits, bm25_hits)
         if vector is not None:
             sentences = self.store.sentence_scores(vector, dense_hits)
         # The dense signal: each candidate's chunk similarity blended with its best sentence's.
@@ -179,6 +183,7 @@ class Searcher:
             dense=dense_hits,
             language=language,
             sentences=sentences,
+            named_sources=named,
         )
 
     def _hybrid_candidates(
@@ -210,6 +215,43 @@ class Searcher:
         if unscored and bm25_hits and not pool_complete:
             bm25_hits.update(self.store.bm25(terms, len(unscored), None, among=unscored))
         return bm25_hits
+
+    def _add_named_sources(
+        self,
+        named: frozenset[str],
+        terms: list[str],
+        mode: str,
+        allowed: np.ndarray | None,
+        vector: np.ndarray | None,
+        dense_hits: dict[int, float],
+        bm25_hits: dict[int, float],
+    ) -> None:
+        """The best passages of the ``named`` sources ("What did Trend write …") join the
+        candidates, with both scores, however far down the whole ranking they are: rules.prefer_named
+        then lifts them as an inline ``source:`` filter would, without excluding the rest."""
+        if not named:
+            return
+        ids = self.store.allowed_ids(Filters(sources=tuple(sorted(named))))
+        if allowed is not None:
+            ids = np.intersect1d(ids, allowed)
+        if len(ids) == 0:
+            return
+        if vector is not None:
+            dense_hits.update(self.store.dense(vector, NAMED_SOURCE_CANDIDATES, ids))
+        if mode == "dense":
+            return
+        found = dict(self.store.bm25(terms, NAMED_SOURCE_CANDIDATES, ids))
+        if mode == "hybrid":  # fusion needs both scores of every candidate
+            of_source = set(ids.tolist())
+            unscored = [i for i in dense_hits if i in of_source and i not in bm25_hits and i not in found]
+            if unscored:
+                found.update(self.store.bm25(terms, len(unscored), None, among=unscored))
+            missing = [i for i in found if i not in dense_hits]
+            if missing and vector is not None:
+                dense_hits.update(
+                    zip(missing, self.store.dense_scores(vector, np.array(missing)).tolist(), strict=True)
+                )
+        bm25_hits.update(found)
 
     @property
     def sources(self) -> frozenset[str]:
