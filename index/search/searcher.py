@@ -23,7 +23,7 @@ from index.search.diversify import diversify, pool_size
 from index.search.fusion import adaptive_fuse, fuse, fusion_weights
 from index.search.query import MAX_QUERY_CHARS, dense_query, query_terms, search_query
 from index.search.rules import named_sources, prefer_named, years_in
-from index.search.sentences import SENTENCE_WEIGHT, with_best_sentence
+from index.search.sentences import sentence_weight_for, with_best_sentence
 from index.store import Manifest, StoreReader, open_store
 
 MODES = ("dense", "bm25", "hybrid")
@@ -125,12 +125,13 @@ class Searcher:
         filters: Filters | None = None,
         *,
         dense_weight: float | None = None,
-        sentence_weight: float = SENTENCE_WEIGHT,
+        sentence_weight: float | None = None,
         diversify: bool = True,
     ) -> SearchResult:
         """The k best chunks for a question, diversified, with the signals behind them.
 
-        ``sentence_weight`` is the best sentence's share of a chunk's dense score (sentences.py).
+        ``sentence_weight`` is the best sentence's share of a chunk's dense score (None: the
+        model's, sentences.py).
         """
         if mode not in MODES:
             raise UserFacingError(f"Unknown search mode {mode!r}; choose one of {', '.join(MODES)}.")
@@ -157,6 +158,8 @@ class Searcher:
         if vector is not None:
             sentences = self.store.sentence_scores(vector, dense_hits)
         # The dense signal: each candidate's chunk similarity blended with its best sentence's.
+        if sentence_weight is None:
+            sentence_weight = sentence_weight_for(self.manifest.model)
         dense_signal = with_best_sentence(dense_hits, sentences, sentence_weight)
         if mode == "hybrid":
             if dense_weight is None:  # adaptive: by how much the two rankings agree (fusion.py)
