@@ -120,15 +120,21 @@ def collapse(
     answers = answers or {}
     shingles = [triples(c.text) for c, _ in ranked]
     series = [_series(docs.get(c.doc_id)) for c, _ in ranked]
-    answering = [
-        triples(answers[c.chunk_id]) if series[i] and c.chunk_id in answers else None for i, (c, _) in enumerate(ranked)
-    ]
+    answering: dict[int, Triples | None] = {}  # computed only when two editions of one document meet
+
+    def answer_triples(i: int) -> Triples | None:
+        if i not in answering:
+            text = answers.get(ranked[i][0].chunk_id)
+            answering[i] = triples(text) if text else None
+        return answering[i]
 
     def copies(leader: int, other: int) -> bool:
         if near_identical(shingles[leader], shingles[other]):
             return True
-        a, b = answering[leader], answering[other]
-        return a is not None and b is not None and series[leader] == series[other] and near_identical(a, b)
+        if series[leader] is None or series[leader] != series[other]:
+            return False
+        a, b = answer_triples(leader), answer_triples(other)
+        return a is not None and b is not None and near_identical(a, b)
 
     groups: list[list[int]] = []
     group_docs: list[set[str]] = []  # the documents each group already has a copy from

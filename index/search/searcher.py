@@ -285,10 +285,11 @@ class Searcher:
     ) -> list[Hit]:
         chunks = self.store.chunks(i for i, _ in ranked[: pool_size(k)])
         documents = self.store.documents
-        answers = {}  # each scored candidate's sentence most similar to the question
+        answers = {}  # each scored edition's sentence most similar to the question (collapse)
         for chunk_id, chunk in chunks.items():
             found = sentences.get(chunk_id)
-            if found is not None and len(found.scores):
+            doc = documents.get(chunk.doc_id)
+            if found is not None and len(found.scores) and doc is not None and doc.edition:
                 start, end = found.spans[int(found.scores.argmax())]
                 answers[chunk_id] = chunk.text[int(start) : int(end)]
         placed = diversify(
