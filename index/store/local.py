@@ -267,8 +267,9 @@ class LocalReader:
         if allowed is None or among is not None:
             sql += " ORDER BY rank LIMIT ?" if among is None else ""
             params += [n] if among is None else []
-            rows = self._conn().execute(sql, params).fetchall()
-            results = [(int(r[0]), float(r[1])) for r in rows]
+            cursor = self._conn().cursor()
+            cursor.row_factory = None  # plain (rowid, score) tuples: thousands of rows, no Row objects
+            results: Scored = cursor.execute(sql, params).fetchall()
             if allowed is not None:
                 results = [(i, s) for i, s in results if _contains(allowed, i)]
             return results
