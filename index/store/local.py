@@ -255,13 +255,11 @@ class LocalReader:
         self, terms: Sequence[str], n: int, allowed: np.ndarray | None = None, among: Sequence[int] | None = None
     ) -> Scored:
         """Top-n chunk ids by FTS5 BM25 (higher is better), optionally only among some ids."""
-        if not terms:
+        if not terms or (among is not None and not among):
             return []
         sql = "SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
         params: list[object] = [*BM25_WEIGHTS, fts_query(terms)]
         if among is not None:
-            if not among:
-                return []
             sql += f" AND rowid IN ({','.join('?' * len(among))})"
             params += [int(i) for i in among]
         if allowed is None or among is not None:
