@@ -170,7 +170,7 @@ class Searcher:
         else:
             scored = dense_signal if mode == "dense" else bm25_hits
 
-        scored = self._prefer_named(scored, query)
+        scored = self._prefer_named(scored, query, named)
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
         hits = self._diversified(ranked, k, query, sentences) if diversify else self._hits(ranked[:k])
         unscored = [
@@ -263,11 +263,9 @@ class Searcher:
             self._sources = frozenset(doc.source for doc in self.store.documents.values())
         return self._sources
 
-    def _prefer_named(self, scored: dict[int, float], query: str) -> dict[int, float]:
-        """The year and source rules (rules.py), when the question names a year or a source."""
-        years = years_in(query)
-        sources = named_sources(query, self.sources)
-        if not scored or not (years or sources):
+    def _prefer_named(self, scored: dict[int, float], query: str, named: frozenset[str]) -> dict[int, float]:
+        """The year and source rules (rules.py), when the question names a year or a source (``named``)."""
+        if not scored or not (named or years_in(query)):
             return scored
         return prefer_named(scored, query, self._documents_of(scored), self.sources)
 
