@@ -120,6 +120,9 @@ def test_filters_are_payload_conditions(engine_kind: str, tmp_path: Path, tiny_c
         hits = searcher.search(QUESTION, k=5, filters=Filters(countries=("Kazakhstan",))).hits
         assert {h.doc.doc_id.rsplit("/", 1)[-1] for h in hits} == {"kazakh-oil.md"}
         assert searcher.search(QUESTION, k=5, filters=Filters(sources=("nobody",))).hits == []
+        # A source named in the question: its passages join the candidates through the same filter.
+        named = searcher.search("What did Other Wire write about the base near Dushanbe?", k=3)
+        assert named.named_sources == {"Other Wire"} and named.hits[0].doc.doc_id.endswith("uzbek-cotton.md")
     finally:
         searcher.close()
 
