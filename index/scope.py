@@ -11,7 +11,10 @@ answerable question more was refused).
 
 A question is out of scope when it asks about one of these topics and none of the sentences its
 answer would rest on speaks of that topic: "how many flights left Baikonur" is answered when the
-best sentences speak of flights, "any direct flights from Almaty to Kazan?" is not. The topics come
+best sentences speak of flights; "how much is the rent for a 1 bedroom flat in Tashkent" is not,
+its closest sentences being about Tashkent, none about flats or rent. The check is coarse: a
+sentence about flights from Almaty to Karakol covers "any direct flights from Almaty to Kazan?",
+which is then answered with it. The topics come
 from what the corpus is (PROVENANCE.md) and were checked on the dev split only; the test split's
 figures are in the README.
 """
