@@ -175,20 +175,51 @@ def decide(question: str, result: SearchResult, *, policy: AnswerPolicy, mode: s
 def best_sentences(hits: Sequence[Hit], sentences: SentenceScores, count: int = SENTENCE_HITS) -> list[str]:
     """The ``count`` sentences of the first SENTENCE_HITS passages most similar to the question:
     what an answer would rest on."""
+    return [text for text, _ in _resting_on(hits, sentences, count)]
+
+
+def _resting_on(hits: Sequence[Hit], sentences: SentenceScores, count: int) -> list[tuple[str, Hit]]:
+    """best_sentences, each with the hit it comes from."""
     scored = [
-        (score, hit.chunk.text[a:b])
+        (score, hit.chunk.text[a:b], hit)
         for hit, spans, scores in zip(hits[:SENTENCE_HITS], sentences.spans, sentences.semantic, strict=False)
         for (a, b), score in zip(spans, scores, strict=True)
     ]
-    return [text for _, text in sorted(scored, key=lambda pair: -pair[0])[:count]]
+    return [(text, hit) for _, text, hit in sorted(scored, key=lambda row: -row[0])[:count]]
+
+
+# A question asking for a figure (a count, an amount, a price, an output, a share …).
+_FIGURE = re.compile(
+    r"\b(?:how (?:many|much)|number of|amount of|prices?|costs?|output|production|turnover|tonnes?|tons|gdp|exports?"
+    r"|imports?|rate|share|percent(?:age)?)\b|сколько|цен[аыуе]\b|стоимост|объ[её]м|производств|экспорт|импорт|ввп|\bдол[яию]\b",
+    re.IGNORECASE,
+)
+
+
+def figure_of_the_year(question: str, hits: Sequence[Hit], sentences: SentenceScores) -> bool:
+    """False when the question asks for a figure of a year it names ("kumtor gold output in 2024")
+    and none of the sentences the answer would rest on mentions that year or comes from a document
+    of it (a Factbook edition, a dated speech): the article's figures are then other years'.
+    On the dev split this refused one more unanswerable question and no answerable one."""
+    years = years_in(question)
+    if not years or not _FIGURE.search(question):
+        return True
+    return any(
+        year in text or year in ((hit.doc.date or "")[:4], (hit.doc.edition or "")[:4])
+        for text, hit in _resting_on(hits, sentences, SENTENCE_HITS)
+        for year in years
+    )
 
 
 def is_answerable(
     question: str, result: SearchResult, hits: Sequence[Hit], policy: AnswerPolicy, sentences: SentenceScores
 ) -> bool:
     """True when some sentence of the top passages (``hits``, the relevant ones in order) is close
-    enough to the question to answer it, and they cover any year the question names."""
+    enough to the question to answer it (or a source it names holds its topic), and they cover
+    any year the question names (for a figure of that year, the sentences it would rest on)."""
     if not result.hits or not years_covered(question, hits[:SENTENCE_HITS]):
+        return False
+    if not figure_of_the_year(question, hits, sentences):
         return False
     return sentences.best() >= policy.threshold_for(result.language) or named_source_answers(question, result, hits)
 

@@ -326,6 +326,26 @@ def test_a_year_no_top_passage_mentions_means_not_found() -> None:
     assert years_covered("Events of 2013 or 2014?", [hit("In 2014 it joined.")])  # any named year will do
 
 
+def test_a_figure_of_a_named_year_must_be_stated_for_that_year() -> None:
+    """ "Kumtor gold output in 2024" answered with an article's figures of other years is not found."""
+    from index.answer import SentenceScores, figure_of_the_year
+    from index.models import Chunk, DocInfo, Hit
+
+    def resting_on(text: str, date: str | None = None, edition: str | None = None) -> tuple[list[Hit], SentenceScores]:
+        chunk = Chunk(chunk_id=1, doc_id="d", seq=0, start=0, end=len(text), text=text)
+        hit = Hit(chunk=chunk, doc=DocInfo("d", "Economy", "Src", "a.md", date=date, edition=edition), score=1.0)
+        return [hit], SentenceScores(spans=[[(0, len(text))]], semantic=[[0.9]])
+
+    question = "kumtor gold output in 2024 in tonnes"
+    assert not figure_of_the_year(question, *resting_on("Kumtor produced 18 tonnes of gold in 2019.", "2025-08"))
+    assert figure_of_the_year(question, *resting_on("In 2024 Kumtor produced 18 tonnes of gold."))
+    assert figure_of_the_year(question, *resting_on("Kumtor produced 18 tonnes of gold.", date="2024-05-01"))
+    assert figure_of_the_year("сколько золота дал кумтор в 2024", *resting_on("Gold: 18 t.", edition="2024"))
+    other = resting_on("Kumtor was nationalised.", "2025-08")
+    assert figure_of_the_year("what happened at kumtor in 2024", *other)  # no figure asked: years_covered's call
+    assert figure_of_the_year("kumtor gold output in tonnes", *other)  # no year named
+
+
 def test_one_document_id_rule_for_loading_building_and_adding(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
     """The ids the builder stores are the ids file_document_id (what `corpus add` uses) predicts,
     for the project's own folder ("project/…"), a plain folder, and two folders sharing a name."""
