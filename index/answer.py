@@ -199,13 +199,14 @@ _FIGURE = re.compile(
 def figure_of_the_year(question: str, hits: Sequence[Hit], sentences: SentenceScores) -> bool:
     """False when the question asks for a figure of a year it names ("kumtor gold output in 2024")
     and none of the sentences the answer would rest on mentions that year or comes from a document
-    of it (a Factbook edition, a dated speech): the article's figures are then other years'.
+    of it (its title, a Factbook edition, a dated speech): the article's figures are then other
+    years'.
     On the dev split this refused one more unanswerable question and no answerable one."""
     years = years_in(question)
     if not years or not _FIGURE.search(question):
         return True
     return any(
-        year in text or year in ((hit.doc.date or "")[:4], (hit.doc.edition or "")[:4])
+        year in text or year in hit.doc.title or year in ((hit.doc.date or "")[:4], (hit.doc.edition or "")[:4])
         for text, hit in _resting_on(hits, sentences, SENTENCE_HITS)
         for year in years
     )
@@ -217,7 +218,10 @@ def is_answerable(
     """True when some sentence of the top passages (``hits``, the relevant ones in order) is close
     enough to the question to answer it (or a source it names holds its topic), and they cover
     any year the question names (for a figure of that year, the sentences it would rest on)."""
-    if not result.hits or not years_covered(question, hits[:SENTENCE_HITS]):
+    top = hits[:SENTENCE_HITS]
+    # A source and a year named ("what did Congress say about the 2022 unrest"): that source's year.
+    named = [hit for hit in top if hit.doc.source in result.named_sources]
+    if not result.hits or not years_covered(question, named or top):
         return False
     if not figure_of_the_year(question, hits, sentences):
         return False

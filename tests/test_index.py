@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -341,9 +342,41 @@ def test_a_figure_of_a_named_year_must_be_stated_for_that_year() -> None:
     assert figure_of_the_year(question, *resting_on("In 2024 Kumtor produced 18 tonnes of gold."))
     assert figure_of_the_year(question, *resting_on("Kumtor produced 18 tonnes of gold.", date="2024-05-01"))
     assert figure_of_the_year("сколько золота дал кумтор в 2024", *resting_on("Gold: 18 t.", edition="2024"))
+    election, scores = resting_on("Berdimuhamedow won 97.69% of the vote.")
+    election[0] = replace(election[0], doc=replace(election[0].doc, title="2017 Turkmen presidential election"))
+    assert figure_of_the_year("turkmenistan 2017 election result percent", election, scores)
     other = resting_on("Kumtor was nationalised.", "2025-08")
     assert figure_of_the_year("what happened at kumtor in 2024", *other)  # no figure asked: years_covered's call
     assert figure_of_the_year("kumtor gold output in tonnes", *other)  # no year named
+
+
+def test_a_source_and_a_year_named_need_that_sources_passages_of_that_year() -> None:
+    """ "What did Congress say about the January 2022 unrest?": the Congressional Record leads, and
+    its speeches are of other years; a Wikipedia passage on 2022 below it does not make it answered."""
+    from index.answer import AnswerPolicy, SentenceScores, is_answerable
+    from index.models import Chunk, DocInfo, Hit
+    from index.search import SearchResult
+
+    def hit(chunk_id: int, text: str, source: str, date: str) -> Hit:
+        chunk = Chunk(chunk_id=chunk_id, doc_id=source, seq=0, start=0, end=len(text), text=text)
+        return Hit(chunk=chunk, doc=DocInfo(source, source, source, f"{chunk_id}.md", date=date), score=1.0)
+
+    speech = hit(
+        1, "Kazakhstan's stability matters to the United States, the senator said.", "Congressional Record", "2007"
+    )
+    wiki = hit(2, "In January 2022 CSTO peacekeepers were sent to Kazakhstan during the unrest.", "Wikipedia", "2025")
+    hits = [speech, wiki]
+    sentences = SentenceScores(spans=[[(0, len(h.chunk.text))] for h in hits], semantic=[[0.9], [0.9]])
+    question = "what did the us congress say about the january 2022 unrest in kazakhstan"
+
+    def answered(named: set[str]) -> bool:
+        result = SearchResult(
+            hits=hits, top_dense=0.9, top_bm25=1.0, query_terms=5, dense={}, named_sources=frozenset(named)
+        )
+        return is_answerable(question, result, hits, AnswerPolicy(threshold=0.5), sentences)
+
+    assert not answered({"Congressional Record"})
+    assert answered(set())  # no source named: any top passage's year will do
 
 
 def test_one_document_id_rule_for_loading_building_and_adding(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
