@@ -149,12 +149,12 @@ class Searcher:
         if mode in ("dense", "hybrid"):
             vector = self.encode_query(query)
             dense_hits = dict(self.store.dense(vector, n, allowed))
-        if mode == "bm25":
-            bm25_hits = dict(self.store.bm25(terms, n, allowed))
-        if mode == "hybrid":
-            bm25_hits = self._hybrid_candidates(terms, n, allowed, vector, dense_hits)
         named = frozenset(named_sources(query, self.sources))
-        self._add_named_sources(named, terms, mode, allowed, vector, dense_hits, bm25_hits)
+        named_bm25 = self._named_source_candidates(named, terms, mode, allowed, vector, dense_hits)
+        if mode == "bm25":
+            bm25_hits = dict(self.store.bm25(terms, n, allowed)) | named_bm25
+        if mode == "hybrid":
+            bm25_hits = self._hybrid_candidates(terms, n, allowed, vector, dense_hits, named_bm25)
         if vector is not None:
             sentences = self.store.sentence_scores(vector, dense_hits)
         # The dense signal: each candidate's chunk similarity blended with its best sentence's.
@@ -196,15 +196,17 @@ class Searcher:
         allowed: np.ndarray | None,
         vector: np.ndarray | None,
         dense_hits: dict[int, float],
+        extra_bm25: dict[int, float],
     ) -> dict[int, float]:
-        """BM25's top ``n`` plus both scores for every candidate of either list.
+        """BM25's top ``n`` (and ``extra_bm25``, more BM25 candidates) plus both scores for every
+        candidate of either list.
 
         BM25 is read once, BM25_POOL deep: the dense candidates' BM25 scores are then almost
         always in it, instead of costing a second full-text query (half of hybrid's time).
         ``dense_hits`` gains the exact dense scores of BM25's candidates.
         """
         ranked_bm25 = self.store.bm25(terms, BM25_POOL, allowed)
-        bm25_hits = dict(ranked_bm25[:n])
+        bm25_hits = dict(ranked_bm25[:n]) | extra_bm25
         bm25_pool = dict(ranked_bm25)
         pool_complete = len(ranked_bm25) < BM25_POOL  # every matching chunk is in it
         candidates = np.array(sorted(set(dense_hits) | set(bm25_hits)), dtype=np.int64)
@@ -219,7 +221,7 @@ class Searcher:
             bm25_hits.update(self.store.bm25(terms, len(unscored), None, among=unscored))
         return bm25_hits
 
-    def _add_named_sources(
+    def _named_source_candidates(
         self,
         named: frozenset[str],
         terms: list[str],
@@ -227,34 +229,21 @@ class Searcher:
         allowed: np.ndarray | None,
         vector: np.ndarray | None,
         dense_hits: dict[int, float],
-        bm25_hits: dict[int, float],
-    ) -> None:
-        """The best passages of the ``named`` sources ("What did Trend write …") join the
-        candidates, with both scores, however far down the whole ranking they are: rules.prefer_named
-        then lifts them as an inline ``source:`` filter would, without excluding the rest."""
+    ) -> dict[int, float]:
+        """The best passages of the ``named`` sources ("What did Trend write …"), however far down
+        the whole ranking they are: the dense ones join ``dense_hits``, the BM25 ones are returned
+        (hybrid then gives every candidate both scores). rules.prefer_named lifts them as an inline
+        ``source:`` filter would, without excluding the rest."""
         if not named:
-            return
+            return {}
         ids = self.store.allowed_ids(Filters(sources=tuple(sorted(named))))
         if allowed is not None:
             ids = np.intersect1d(ids, allowed)
         if len(ids) == 0:
-            return
+            return {}
         if vector is not None:
             dense_hits.update(self.store.dense(vector, NAMED_SOURCE_CANDIDATES, ids))
-        if mode == "dense":
-            return
-        found = dict(self.store.bm25(terms, NAMED_SOURCE_CANDIDATES, ids))
-        if mode == "hybrid":  # fusion needs both scores of every candidate
-            of_source = set(ids.tolist())
-            unscored = [i for i in dense_hits if i in of_source and i not in bm25_hits and i not in found]
-            if unscored:
-                found.update(self.store.bm25(terms, len(unscored), None, among=unscored))
-            missing = [i for i in found if i not in dense_hits]
-            if missing and vector is not None:
-                dense_hits.update(
-                    zip(missing, self.store.dense_scores(vector, np.array(missing)).tolist(), strict=True)
-                )
-        bm25_hits.update(found)
+        return {} if mode == "dense" else dict(self.store.bm25(terms, NAMED_SOURCE_CANDIDATES, ids))
 
     @property
     def sources(self) -> frozenset[str]:
