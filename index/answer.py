@@ -13,7 +13,7 @@ from index.embedding import MULTILINGUAL_MODEL
 from index.language import NON_ENGLISH
 from index.models import Answer, Excerpt, Hit, ScoredSentences
 from index.question_kinds import gives, question_kind
-from index.scope import out_of_scope
+from index.scope import FIGURE, out_of_scope
 from index.search import SearchResult, query_terms, years_in
 from index.search.rules import topic_of
 
@@ -188,14 +188,6 @@ def _resting_on(hits: Sequence[Hit], sentences: SentenceScores, count: int) -> l
     return [(text, hit) for _, text, hit in sorted(scored, key=lambda row: -row[0])[:count]]
 
 
-# A question asking for a figure (a count, an amount, a price, an output, a share …).
-_FIGURE = re.compile(
-    r"\b(?:how (?:many|much)|number of|amount of|prices?|costs?|output|production|turnover|tonnes?|tons|gdp|exports?"
-    r"|imports?|rate|share|percent(?:age)?)\b|сколько|цен[аыуе]\b|стоимост|объ[её]м|производств|экспорт|импорт|ввп|\bдол[яию]\b",
-    re.IGNORECASE,
-)
-
-
 def figure_of_the_year(question: str, hits: Sequence[Hit], sentences: SentenceScores) -> bool:
     """False when the question asks for a figure of a year it names ("kumtor gold output in 2024")
     and none of the sentences the answer would rest on mentions that year or comes from a document
@@ -203,7 +195,7 @@ def figure_of_the_year(question: str, hits: Sequence[Hit], sentences: SentenceSc
     years'.
     On the dev split this refused one more unanswerable question and no answerable one."""
     years = years_in(question)
-    if not years or not _FIGURE.search(question):
+    if not years or not FIGURE.search(question):
         return True
     return any(
         year in text or year in hit.doc.title or year in ((hit.doc.date or "")[:4], (hit.doc.edition or "")[:4])

@@ -35,6 +35,12 @@ _MONEY = r"\b(?:price|prices|cost|costs|exchange rate|tenge|soms?|rubles?|rouble
 _MONEY_RU = r"цен[аыуе]|стоит|стоимост|тенге|рубл|манат|сомони"
 # a count or an amount ("how many troops are at Kant right now", "trade turnover last year")
 _COUNT = r"\bhow (?:many|much)\b|\b(?:number|amount) of\b|\bturnover\b|\boutput\b|сколько|количеств|объ[её]м"
+# any figure: a count or an amount, a price, a production, a trade, a share ("gdp in 2024")
+FIGURE = re.compile(
+    rf"{_COUNT}|\b(?:prices?|costs?|production|tonnes?|tons|gdp|exports?|imports?|rate|share|percent(?:age)?)\b"
+    r"|цен[аыуе]\b|стоимост|производств|экспорт|импорт|ввп|\bдол[яию]\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
