@@ -71,12 +71,20 @@ TOPICS = (
         r"|квартир|гостиниц|отел[ьея]|хостел",
         ("apartment", "flat", "hotel", "hostel", "квартир", "гостиниц", "отел"),
     ),
+    # a ticket is covered only by tickets or fares: a sentence on flights to Dushanbe does not say
+    # what a train ticket there costs
+    _topic("tickets", r"\b(?:tickets?|airfares?|fares?)\b|билет", ("ticket", "fare", "airfare", "билет")),
+    _topic(
+        "flights",
+        r"\bflights?\b|авиарейс|прям\w* рейс|перел[её]т",
+        ("flight", "airline", "рейс", "авиа"),
+    ),
     _topic(
         "travel",
-        r"\b(?:tickets?|flights?|airfare|hik(?:e|es|ing)|trek(?:king)?|swim(?:ming)?|sightseeing)\b"
+        r"\b(?:hik(?:e|es|ing)|trek(?:king)?|swim(?:ming)?|sightseeing)\b"
         r"|\bbest (?:time|month|season) to (?:go|visit|travel)\b|\bsafe to (?:travel|visit|go|hike)\b"
-        r"|билет|авиарейс|прям\w* рейс|перел[её]т|когда лучше (?:ехать|поехать)",
-        ("ticket", "flight", "airline", "hik", "trek", "swim", "tourist", "билет", "рейс", "турист"),
+        r"|когда лучше (?:ехать|поехать)",
+        ("hik", "trek", "swim", "tourist", "турист"),
     ),
     _topic(
         "food",
