@@ -3,7 +3,8 @@
 The corpus is articles on politics, security, the economy and history. People in a chat also ask
 for live data (today's exchange rate, this week's weather, the queue at the border right now),
 for everyday or travel advice (rent, tickets, flights, hotels, restaurants, recipes, salaries,
-hiking) and for the bot's own guess about the future ("do you think Moscow brings in visas",
+hiking), for personal advice or a text written for them ("how do I apply for a work patent",
+"напиши поздравление") and for the bot's own guess about the future ("do you think Moscow brings in visas",
 "any chance Astana quits the EAEU in the next few years"): the passages nearest to
 such a question are about the right country and often score like real answers, so the similarity
 threshold alone lets them through (README, "Quality": on the chat-register dev split it answered
@@ -47,6 +48,14 @@ _PREDICTION = (
     r"|\bnext (?:week|month|year|few years|decade)\b|\bin the (?:next|coming) (?:few |couple of )?(?:years?|months?)\b"
     r"|\bpredict|как (?:ты )?думаешь|\bпрогноз|в ближайш\w+ (?:год|месяц|врем)|в следующем (?:году|месяце)"
     r"|есть (?:ли )?шанс"
+)
+# personal advice ("how do I apply for a work patent", "can I pay with a Mir card") and requests to
+# write or translate something: an archive of articles quotes, it does not advise or compose
+_ADVICE = (
+    r"\b(?:how (?:do|can|should) i|where (?:do|can|should) i|do i need)\b|^\W*(?:can|should|may) i\b"
+    r"|^\W*(?:please |pls |can you |could you |can u )?(?:write|translate|compose|draft|recommend|suggest)\b"
+    r"|как мне\b|могу ли я|можно ли мне|мне нужн|где мне\b|как (?:проверить|оформить|получить)\b"
+    r"|^\W*(?:напиши|переведи|сочини|придумай|посоветуй|порекомендуй)"
 )
 # any figure: a count or an amount, a price, a production, a trade, a share ("gdp in 2024")
 FIGURE = re.compile(
@@ -110,6 +119,7 @@ TOPICS = (
         ("salar", "wage", "зарплат"),
     ),
     _topic("sport", r"\b(?:fifa|football|soccer|match score)\b|футбол|\bфифа\b", ("fifa", "football", "футбол")),
+    _topic("advice", _ADVICE, ()),  # whatever the passages say, they are not advice to this user
     # last, so that a more specific topic ("weather next week") names the question
     _topic(
         "prediction",
