@@ -46,7 +46,7 @@ _DURATION = r"\bhow long\b|сколько (?:ждать|времени|часо�
 _PREDICTION = (
     r"\b(?:you|u|ya|d'?you) think\b|\byour (?:opinion|view|guess)\b|\bany chance\b|\blikely to\b"
     r"|\bnext (?:week|month|year|few years|decade)\b|\bin the (?:next|coming) (?:few |couple of )?(?:years?|months?)\b"
-    r"|\bpredict|как (?:ты )?думаешь|\bпрогноз|в ближайш\w+ (?:год|месяц|врем)|в следующем (?:году|месяце)"
+    r"|\bpredict|как (?:ты |вы )?думае(?:шь|те)\b|(?:ваше|тво[её]) мнение|\bпрогноз|в ближайш\w+ (?:год|месяц|врем)|в следующем (?:году|месяце)"
     r"|есть (?:ли )?шанс"
 )
 # personal advice ("how do I apply for a work patent", "can I pay with a Mir card") and requests to

@@ -42,6 +42,8 @@ BASE = "Russia keeps its 201st military base in Tajikistan, near Dushanbe."
         ("any chance astana quits the eaeu in the next few years", "prediction"),
         ("tenge vs ruble next month", "prediction"),
         ("как думаешь, выйдет ли казахстан из еаэс", "prediction"),
+        ("как думаете, туркмения будет продавать газ россии", "prediction"),
+        ("будут ли протесты в казахстане, ваше мнение", "prediction"),
         ("How do I apply for a Russian work patent as an Uzbek citizen?", "advice"),
         ("can i pay with a mir card in bishkek", "advice"),
         ("do i need a visa for turkmenistan", "advice"),
