@@ -350,6 +350,34 @@ def test_a_figure_of_a_named_year_must_be_stated_for_that_year() -> None:
     assert figure_of_the_year("kumtor gold output in tonnes", *other)  # no year named
 
 
+def test_a_recent_event_must_be_stated_by_the_best_sentence() -> None:
+    """A question dating its event in a recent year needs the sentence it rests on most to be of
+    that year; older years, spans and Factbook editions are left to the other rules."""
+    from index.answer import SentenceScores, recent_event_stated
+    from index.models import Chunk, DocInfo, Hit
+
+    def resting_on(*sentences: tuple[str, float, str | None]) -> tuple[list[Hit], SentenceScores]:
+        hits = []
+        for n, (text, _, date) in enumerate(sentences):
+            chunk = Chunk(chunk_id=n, doc_id=f"d{n}", seq=0, start=0, end=len(text), text=text)
+            hits.append(Hit(chunk=chunk, doc=DocInfo(f"d{n}", "Kazakhstan", "Src", "a.md", date=date), score=1.0))
+        spans = [[(0, len(text))] for text, _, _ in sentences]
+        return hits, SentenceScores(spans=spans, semantic=[[score] for _, score, _ in sentences])
+
+    question = "What did Putin and Tokayev sign during Putin's visit to Astana in November 2024?"
+    passing = resting_on(
+        ("Putin and Tokayev signed a treaty in Astana.", 0.88, None), ("GDP 2024: $260 bn.", 0.8, None)
+    )
+    assert not recent_event_stated(question, *passing)  # the year only in a lesser sentence
+    assert recent_event_stated(question, *resting_on(("In November 2024 they signed a treaty.", 0.88, None)))
+    assert recent_event_stated(question, *resting_on(("They signed a treaty.", 0.88, "2024-11-28")))  # dated
+    assert not recent_event_stated("сколько русских уехало из казахстана в 2023 году", *passing)
+    older = resting_on(("The referendum changed the constitution.", 0.9, None))
+    assert recent_event_stated("kyrgyz 2016 referendum what did it change", *older)  # not recent
+    assert recent_event_stated("how did sanctions after 2022 hit kyrgyz trade", *older)  # a span
+    assert recent_event_stated("what does the 2025 factbook say about it", *older)  # an edition
+
+
 def test_a_source_and_a_year_named_need_that_sources_passages_of_that_year() -> None:
     """ "What did Congress say about the January 2022 unrest?": the Congressional Record leads, and
     its speeches are of other years; a Wikipedia passage on 2022 below it does not make it answered."""
@@ -366,7 +394,8 @@ def test_a_source_and_a_year_named_need_that_sources_passages_of_that_year() -> 
     )
     wiki = hit(2, "In January 2022 CSTO peacekeepers were sent to Kazakhstan during the unrest.", "Wikipedia", "2025")
     hits = [speech, wiki]
-    sentences = SentenceScores(spans=[[(0, len(h.chunk.text))] for h in hits], semantic=[[0.9], [0.9]])
+    # the Wikipedia sentence is the closest: the answer rests on it (recent_event_stated)
+    sentences = SentenceScores(spans=[[(0, len(h.chunk.text))] for h in hits], semantic=[[0.9], [0.91]])
     question = "what did the us congress say about the january 2022 unrest in kazakhstan"
 
     def answered(named: set[str]) -> bool:

@@ -72,6 +72,23 @@ def years_in(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
+# A year that bounds a span rather than dates an event: "after 2022", "since 2020", "the 2020s",
+# "2019-2022", "между 2020 и 2022".
+_SPAN = re.compile(
+    r"\b(?:after|since|before|until|till|by|from|between|после|с|до|между)\s+(?:the\s+)?(?:19[5-9]\d|20[0-4]\d)"
+    r"|\b(?:19[5-9]\d|20[0-4]\d)s\b|\b(?:19[5-9]\d|20[0-4]\d)\s*(?:-|–|to|and|и)\s*(?:19[5-9]\d|20[0-4]\d)\b",
+    re.IGNORECASE,
+)
+
+
+def event_years(text: str) -> set[str]:
+    """Years a question names as the date of what it asks about: none when it speaks of the
+    Factbook (its years are editions) or bounds a span ("after 2022", "the 2020s")."""
+    if names_factbook(text) or _SPAN.search(text):
+        return set()
+    return years_in(text)
+
+
 def names_factbook(text: str) -> bool:
     """True when a question speaks of the Factbook."""
     return bool(_FACTBOOK.search(text))
