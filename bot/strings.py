@@ -89,7 +89,8 @@ STRINGS: dict[str, dict[str, str]] = {
         ),
         "notice_out_of_scope": (
             "I quote an archive of articles on Russia and Central Asia: it holds no live prices, rates or "
-            "weather, and no travel or everyday advice."
+            "weather, no travel or everyday advice and no guesses about the future, and I don't write or "
+            "translate texts."
         ),
         "slow_down": (
             "You're asking faster than I can keep up with. Please slow down and try again in {seconds} seconds."
@@ -231,7 +232,7 @@ STRINGS: dict[str, dict[str, str]] = {
         ),
         "notice_out_of_scope": (
             "Я цитирую архив статей о России и Центральной Азии: в нём нет текущих цен, курсов и погоды, "
-            "нет и советов для поездок и быта."
+            "нет советов для поездок и быта и нет прогнозов, а тексты я не пишу и не перевожу."
         ),
         "slow_down": "Вы спрашиваете быстрее, чем я успеваю отвечать. Пожалуйста, спросите снова через {seconds} с.",
         "search_timeout": "Поиск занял слишком много времени. Попробуйте ещё раз — возможно, с меньшим числом слов.",

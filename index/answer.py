@@ -167,7 +167,7 @@ def decide(question: str, result: SearchResult, *, policy: AnswerPolicy, mode: s
 
     The relevant hits are kept (relevant_hits), with their sentences' similarities to the
     question (stored at build time, scored by the search); a question the corpus cannot cover
-    (index.scope: live prices, weather, travel advice …) is refused; else is_answerable decides.
+    (index.scope: live prices, weather, travel or personal advice, guesses …) is refused; else is_answerable decides.
     """
     hits = relevant_hits(result, policy, mode)
     sentences = score_sentences(hits, result)
