@@ -15,7 +15,7 @@ from index.models import Answer, Excerpt, Hit, ScoredSentences
 from index.question_kinds import gives, question_kind
 from index.scope import FIGURE, out_of_scope
 from index.search import SearchResult, query_terms, years_in
-from index.search.rules import event_years, topic_of
+from index.search.rules import dates_events, event_years, topic_of
 
 # A question is answered when one sentence of the top passages is at least this similar to it (the
 # best single sentence separates answerable from unanswerable questions far better than the best
@@ -192,11 +192,17 @@ def _resting_on(hits: Sequence[Hit], sentences: SentenceScores, count: int) -> l
     return [(text, hit) for _, text, hit in sorted(scored, key=lambda row: -row[0])[:count]]
 
 
-def _of_year(text: str, hit: Hit, years: set[str]) -> bool:
-    """True when a sentence mentions one of ``years`` or comes from a document of it (its title,
-    a Factbook edition, a dated speech)."""
-    dated = ((hit.doc.date or "")[:4], (hit.doc.edition or "")[:4])
-    return any(year in text or year in hit.doc.title or year in dated for year in years)
+def _of_year(text: str, hit: Hit, years: set[str], *, editions: bool = True) -> bool:
+    """True when a text of ``hit`` (a sentence, the passage) names one of ``years``, or its document
+    does: in its title, by its date, or (with ``editions``) by its Factbook edition. A snapshot's
+    date (Wikipedia's) and an edition are not an event's: without ``editions`` only a date of a
+    source that dates what it reports counts (rules.dates_events)."""
+    named = years_in(f"{text} {hit.doc.title}")
+    if editions:
+        named |= {(hit.doc.date or "")[:4], (hit.doc.edition or "")[:4]}
+    elif dates_events(hit.doc.source):
+        named.add((hit.doc.date or "")[:4])
+    return bool(named & years)
 
 
 def figure_of_the_year(question: str, hits: Sequence[Hit], sentences: SentenceScores) -> bool:
@@ -219,7 +225,7 @@ def recent_event_stated(question: str, hits: Sequence[Hit], sentences: SentenceS
     years = {year for year in event_years(question) if int(year) >= RECENT_FROM}
     if not years:
         return True
-    return any(_of_year(text, hit, years) for text, hit in _resting_on(hits, sentences, 1))
+    return any(_of_year(text, hit, years, editions=False) for text, hit in _resting_on(hits, sentences, 1))
 
 
 def is_answerable(
@@ -227,7 +233,8 @@ def is_answerable(
 ) -> bool:
     """True when some sentence of the top passages (``hits``, the relevant ones in order) is close
     enough to the question to answer it (or a source it names holds its topic), and they cover
-    any year the question names (for a figure of that year, the sentences it would rest on)."""
+    any year the question names (for a figure of that year, the sentences it would rest on; for a
+    recent event, the sentence it rests on most)."""
     top = hits[:SENTENCE_HITS]
     # A source and a year named ("what did Congress say about the 2022 unrest"): that source's year.
     named = [hit for hit in top if hit.doc.source in result.named_sources]
@@ -258,10 +265,7 @@ def years_covered(question: str, hits: Sequence[Hit]) -> bool:
     the topic. On our set this refuses questions about 2022-2024 events the corpus predates and
     wrongly refuses none of the answerable ones (eval/README.md)."""
     years = years_in(question)
-    if not years:
-        return True
-    seen = " ".join(f"{h.chunk.text} {h.doc.title} {h.doc.date or ''} {h.doc.edition or ''}" for h in hits)
-    return any(year in seen for year in years)
+    return not years or any(_of_year(hit.chunk.text, hit, years) for hit in hits)
 
 
 def relevant_hits(result: SearchResult, policy: AnswerPolicy, mode: str) -> list[Hit]:

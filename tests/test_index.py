@@ -353,14 +353,16 @@ def test_a_figure_of_a_named_year_must_be_stated_for_that_year() -> None:
 def test_a_recent_event_must_be_stated_by_the_best_sentence() -> None:
     """A question dating its event in a recent year needs the sentence it rests on most to be of
     that year; older years, spans and Factbook editions are left to the other rules."""
-    from index.answer import SentenceScores, recent_event_stated
+    from index.answer import AnswerPolicy, SentenceScores, is_answerable, recent_event_stated
     from index.models import Chunk, DocInfo, Hit
+    from index.search import SearchResult
 
-    def resting_on(*sentences: tuple[str, float, str | None]) -> tuple[list[Hit], SentenceScores]:
+    def resting_on(*sentences: tuple[str, float, str | None], source: str = "Trend", edition: str | None = None):
         hits = []
         for n, (text, _, date) in enumerate(sentences):
             chunk = Chunk(chunk_id=n, doc_id=f"d{n}", seq=0, start=0, end=len(text), text=text)
-            hits.append(Hit(chunk=chunk, doc=DocInfo(f"d{n}", "Kazakhstan", "Src", "a.md", date=date), score=1.0))
+            doc = DocInfo(f"d{n}", "Kazakhstan", source, "a.md", date=date, edition=edition)
+            hits.append(Hit(chunk=chunk, doc=doc, score=1.0))
         spans = [[(0, len(text))] for text, _, _ in sentences]
         return hits, SentenceScores(spans=spans, semantic=[[score] for _, score, _ in sentences])
 
@@ -370,12 +372,48 @@ def test_a_recent_event_must_be_stated_by_the_best_sentence() -> None:
     )
     assert not recent_event_stated(question, *passing)  # the year only in a lesser sentence
     assert recent_event_stated(question, *resting_on(("In November 2024 they signed a treaty.", 0.88, None)))
-    assert recent_event_stated(question, *resting_on(("They signed a treaty.", 0.88, "2024-11-28")))  # dated
+    assert recent_event_stated(question, *resting_on(("They signed a treaty.", 0.88, "2024-11-28")))  # a dated report
+    snapshot = resting_on(("They signed a treaty.", 0.88, "2024-11-28"), source="Wikipedia")
+    assert not recent_event_stated(question, *snapshot)  # when the page was taken, not when it happened
+    edition = resting_on(("They signed a treaty.", 0.88, None), source="CIA World Factbook", edition="2024")
+    assert not recent_event_stated(question, *edition)
     assert not recent_event_stated("сколько русских уехало из казахстана в 2023 году", *passing)
     older = resting_on(("The referendum changed the constitution.", 0.9, None))
-    assert recent_event_stated("kyrgyz 2016 referendum what did it change", *older)  # not recent
+    assert not recent_event_stated("what did the 2020 referendum change", *older)  # 2020 is recent
+    assert recent_event_stated("what did the 2019 referendum change", *older)  # 2019 is not
     assert recent_event_stated("how did sanctions after 2022 hit kyrgyz trade", *older)  # a span
     assert recent_event_stated("what does the 2025 factbook say about it", *older)  # an edition
+    # and it decides: the closest sentence is not of 2024, though a passage below mentions the year
+    hits, scores = passing
+    result = SearchResult(hits=hits, top_dense=0.9, top_bm25=1.0, query_terms=5, dense={})
+    assert not is_answerable(question, result, hits, AnswerPolicy(threshold=0.5), scores)
+    assert is_answerable(
+        "What did Putin and Tokayev sign in Astana?", result, hits, AnswerPolicy(threshold=0.5), scores
+    )
+
+
+def test_the_years_a_question_dates_its_event_by() -> None:
+    """Spans, decades and Factbook editions do not date an event; the other years of the question do."""
+    from index.search.rules import event_years
+
+    assert event_years("what did putin sign in astana in november 2024, two years after the 2022 unrest") == {"2024"}
+    assert event_years("в сентябре 2022 года") == {"2022"}
+    assert event_years("in 2023 and 2024") == {"2023", "2024"}
+    for span in (
+        "с 2020",
+        "со 2022 года",
+        "к 2030 году",
+        "в 2020-х",
+        "the 2020s",
+        "post-2022 sanctions",
+        "2022–23 trade",
+        "2019-2022",
+        "between 2020 and 2022",
+        "since 2021",
+        "the 2025 factbook",
+    ):
+        assert event_years(span) == set(), span
+    assert event_years("с 2020 по 2022 рос экспорт, а в 2023") == {"2023"}
 
 
 def test_a_source_and_a_year_named_need_that_sources_passages_of_that_year() -> None:
@@ -405,7 +443,7 @@ def test_a_source_and_a_year_named_need_that_sources_passages_of_that_year() -> 
         return is_answerable(question, result, hits, AnswerPolicy(threshold=0.5), sentences)
 
     assert not answered({"Congressional Record"})
-    assert answered(set())  # no source named: any top passage's year will do
+    assert answered(set())  # no source named: a top passage of 2022 will do
 
 
 def test_one_document_id_rule_for_loading_building_and_adding(tmp_path: Path, hash_embedder: HashEmbedder) -> None:

@@ -31,24 +31,24 @@ BASE = "Russia keeps its 201st military base in Tajikistan, near Dushanbe."
         ("best month to visit issyk kul", "travel"),
         ("is it safe to hike the fann mountains solo", "travel"),
         ("сколько стоит билет на поезд москва душанбе", "tickets"),
-        ("how much is a train ticket from bishkek to moscow", "tickets"),
+        ("train ticket price almaty to novosibirsk", "tickets"),
         ("best shashlik restaurant in almaty?", "food"),
         ("какой рецепт плова самый правильный", "food"),
         ("average doctor salary in bishkek", "pay"),
         ("kyrgyzstan fifa ranking", "sport"),
         ("how long is the queue at the kz russia border right now", "live"),  # a wait asked for now
         ("do you think moscow brings in visas for tajiks after crocus", "prediction"),
-        ("who do u think takes over from tokayev", "prediction"),
-        ("any chance astana quits the eaeu in the next few years", "prediction"),
-        ("tenge vs ruble next month", "prediction"),
+        ("who do u think will run uzbekistan after mirziyoyev", "prediction"),
+        ("any chance bishkek leaves the csto in the next few years", "prediction"),
+        ("som vs dollar next month", "prediction"),
         ("как думаешь, выйдет ли казахстан из еаэс", "prediction"),
         ("как думаете, туркмения будет продавать газ россии", "prediction"),
         ("будут ли протесты в казахстане, ваше мнение", "prediction"),
         ("How do I apply for a Russian work patent as an Uzbek citizen?", "advice"),
         ("can i pay with a mir card in bishkek", "advice"),
-        ("do i need a visa for turkmenistan", "advice"),
+        ("do i need a visa for tajikistan", "advice"),
         ("напиши поздравление маме с днем рождения", "advice"),
-        ("переведи на английский: я опоздаю", "advice"),
+        ("переведи на казахский: добрый вечер", "advice"),
         ("как проверить есть ли я в реестре", "advice"),
     ],
 )
@@ -74,6 +74,24 @@ def test_questions_an_archive_cannot_answer(question: str, topic: str) -> None:
         "what did the expert expect to happen to central asia after 2014",  # what was expected, not a guess
         "what can i read about the csto",  # "can i" inside a question, not advice asked for
         "why did russia recommend that kazakhstan join",  # a request only when it opens the message
+        # asks the archive for facts, however personally worded
+        "where can i read about the 2022 unrest",
+        "how can i find out when kyrgyzstan joined the eaeu",
+        "can i get a summary of the csto intervention",
+        "should i trust turkmenistan's official gdp figures",
+        "write-in candidates in the 2005 kyrgyz election",
+        "recommend reading on kumtor",
+        "мне нужна информация о базе в канте",
+        "как мне узнать, когда киргизия вступила в еаэс",
+        # opinions and "next" asked about the past
+        "why do you think russia built the kant air base",
+        "who do you think was behind the 2010 osh clashes",
+        "what happened in the next few years after kyrgyz independence",
+        "what was the predicted impact of sanctions on kazakhstan",
+        "как думаешь, почему распался ссср",
+        # a fare that is not a ticket, a duration that is not a wait
+        "how did the opposition fare in the 2005 kyrgyz election",
+        "how long is the baikonur lease currently",
     ],
 )
 def test_questions_the_corpus_may_answer_are_left_to_the_search(question: str) -> None:
@@ -141,7 +159,14 @@ def test_the_notice_is_worded_in_both_languages() -> None:
 
 def test_a_guess_about_the_future_is_covered_by_what_was_expected() -> None:
     """An archive cannot guess, but it can quote a forecast or an expectation it holds."""
-    question = "any chance astana quits the eaeu in the next few years"
+    question = "any chance bishkek leaves the csto in the next few years"
     assert out_of_scope(question, [BASE]) == "prediction"
     assert out_of_scope(question, ["Analysts expect Kazakhstan to stay in the union."]) is None
-    assert out_of_scope("tenge vs ruble next month", ["The IMF forecast a weaker tenge."]) is None
+    assert out_of_scope("som vs dollar next month", ["The IMF forecast a weaker som."]) is None
+
+
+def test_advice_is_refused_whatever_the_passages_say() -> None:
+    """A passage on how migrants get a patent is not advice to this user: nothing covers advice."""
+    patents = "Migrants apply for a work patent at the migration office and pay a monthly fee."
+    assert out_of_scope("how do i apply for a work patent as an uzbek citizen", [patents]) == "advice"
+    assert out_of_scope("how do migrants apply for a work patent", [patents]) is None

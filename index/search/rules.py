@@ -28,7 +28,8 @@ YEAR_BOOST = 0.5
 SOURCE_BOOST = 0.4
 SPREAD_DEPTH = 20
 
-_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_Y = r"(?:19[5-9]\d|20[0-4]\d)"  # a year, 1950-2049
+_YEAR = re.compile(rf"\b({_Y})\b")
 _FACTBOOK = re.compile(r"\b(factbook|fact book|cia)\b", re.IGNORECASE)
 # Ways of naming the corpus's standard sources, by a word in the source's stored name.
 SOURCE_ALIASES: dict[str, re.Pattern[str]] = {
@@ -72,21 +73,32 @@ def years_in(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
-# A year that bounds a span rather than dates an event: "after 2022", "since 2020", "the 2020s",
-# "2019-2022", "между 2020 и 2022".
+# A year that bounds a span rather than dates an event: "after 2022", "since 2020", "с 2020", "к 2030",
+# "post-2022", "the 2020s", "в 2020-х", "2019-2022", "2022–23", "between 2020 and 2022".
 _SPAN = re.compile(
-    r"\b(?:after|since|before|until|till|by|from|between|после|с|до|между)\s+(?:the\s+)?(?:19[5-9]\d|20[0-4]\d)"
-    r"|\b(?:19[5-9]\d|20[0-4]\d)s\b|\b(?:19[5-9]\d|20[0-4]\d)\s*(?:-|–|to|and|и)\s*(?:19[5-9]\d|20[0-4]\d)\b",
+    rf"\b(?:between|между)\s+{_Y}\s*(?:and|и|-|–)\s*{_Y}\b"
+    rf"|\b(?:after|since|before|until|till|by|from|to|through|post-|pre-|после|с|со|до|по|к)\s*(?:the\s+)?{_Y}\b"
+    rf"|\b{_Y}(?:s|-х|-е)(?!\w)|\b{_Y}\s*(?:-|–|to)\s*(?:{_Y}|\d\d)\b",
     re.IGNORECASE,
 )
 
 
 def event_years(text: str) -> set[str]:
     """Years a question names as the date of what it asks about: none when it speaks of the
-    Factbook (its years are editions) or bounds a span ("after 2022", "the 2020s")."""
-    if names_factbook(text) or _SPAN.search(text):
+    Factbook (its years are editions), and not those bounding a span ("after 2022", "the 2020s")."""
+    if names_factbook(text):
         return set()
-    return years_in(text)
+    return years_in(_SPAN.sub(" ", text))
+
+
+# Sources whose documents are dated when the text was taken (a snapshot, an edition), not when what
+# they tell happened: their date does not date an event.
+REFERENCE_WORKS = ("factbook", "wikipedia")
+
+
+def dates_events(source: str) -> bool:
+    """True when a source's document dates are the dates of what it reports (news, speeches)."""
+    return not any(word in source.lower() for word in REFERENCE_WORKS)
 
 
 def names_factbook(text: str) -> bool:
