@@ -170,3 +170,15 @@ def test_advice_is_refused_whatever_the_passages_say() -> None:
     patents = "Migrants apply for a work patent at the migration office and pay a monthly fee."
     assert out_of_scope("how do i apply for a work patent as an uzbek citizen", [patents]) == "advice"
     assert out_of_scope("how do migrants apply for a work patent", [patents]) is None
+
+
+def test_a_huge_hostile_message_is_read_once() -> None:
+    """The live rule looks for a time word and a figure anywhere in the question; a message that
+    repeats one of them thousands of times is read in one pass (the old "now … price" alternation
+    went back over the text for every repeat, minutes for 100 KB) and still decides right."""
+    import time
+
+    started = time.monotonic()
+    assert out_of_scope("today " * 20000, [BASE]) is None  # a time word, no figure
+    assert out_of_scope("how much " * 10000 + "right now", [BASE]) == "live"
+    assert time.monotonic() - started < 30  # generous: the quadratic version took over 300 s
