@@ -109,7 +109,8 @@ TOPICS = (
         "live",
         # both anywhere in the question, as lookaheads from its start: linear in its length, where
         # "now … price|price … now" took minutes on a hostile 100 KB message
-        rf"^(?=(?s:.*)(?:{_NOW}))(?=(?s:.*)(?:{_MONEY}|{_MONEY_RU}|{_COUNT}|{_WAIT}))",
+        rf"^(?=(?s:.*)(?:{_NOW}))(?=(?s:.*)(?:{_MONEY}|{_MONEY_RU}|{_COUNT}|{_WAIT}))"
+        r"|\bwhat time is it\b|\bкоторый (?:сейчас )?час\b",  # the clock, too
         (),  # an archive never holds today's figures
     ),
     _topic("weather", r"\bweather\b|погод", ("weather", "погод")),  # not "forecast": GDP has forecasts too

@@ -37,6 +37,8 @@ BASE = "Russia keeps its 201st military base in Tajikistan, near Dushanbe."
         ("average doctor salary in bishkek", "pay"),
         ("kyrgyzstan fifa ranking", "sport"),
         ("how long is the queue at the kz russia border right now", "live"),  # a wait asked for now
+        ("what time is it in dushanbe", "live"),
+        ("который час в ташкенте", "live"),
         ("do you think moscow brings in visas for tajiks after crocus", "prediction"),
         ("who do u think will run uzbekistan after mirziyoyev", "prediction"),
         ("any chance bishkek leaves the csto in the next few years", "prediction"),
