@@ -197,7 +197,9 @@ def _of_year(text: str, hit: Hit, years: set[str], *, editions: bool = True) -> 
     does: in its title, by its date, or (with ``editions``) by its Factbook edition. A snapshot's
     date (Wikipedia's) and an edition are not an event's: without ``editions`` only a date of a
     source that dates what it reports counts (rules.dates_events)."""
-    named = years_in(f"{text} {hit.doc.title}")
+    # a Factbook page's title names its edition ("CIA World Factbook (2025 edition) — Russia")
+    title = hit.doc.title if editions or not hit.doc.edition else ""
+    named = years_in(f"{text} {title}")
     if editions:
         named |= {(hit.doc.date or "")[:4], (hit.doc.edition or "")[:4]}
     elif dates_events(hit.doc.source):

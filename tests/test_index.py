@@ -357,11 +357,13 @@ def test_a_recent_event_must_be_stated_by_the_best_sentence() -> None:
     from index.models import Chunk, DocInfo, Hit
     from index.search import SearchResult
 
-    def resting_on(*sentences: tuple[str, float, str | None], source: str = "Trend", edition: str | None = None):
+    def resting_on(
+        *sentences: tuple[str, float, str | None], source: str = "Trend", edition: str | None = None, title: str = "KZ"
+    ):
         hits = []
         for n, (text, _, date) in enumerate(sentences):
             chunk = Chunk(chunk_id=n, doc_id=f"d{n}", seq=0, start=0, end=len(text), text=text)
-            doc = DocInfo(f"d{n}", "Kazakhstan", source, "a.md", date=date, edition=edition)
+            doc = DocInfo(f"d{n}", title, source, "a.md", date=date, edition=edition)
             hits.append(Hit(chunk=chunk, doc=doc, score=1.0))
         spans = [[(0, len(text))] for text, _, _ in sentences]
         return hits, SentenceScores(spans=spans, semantic=[[score] for _, score, _ in sentences])
@@ -375,8 +377,14 @@ def test_a_recent_event_must_be_stated_by_the_best_sentence() -> None:
     assert recent_event_stated(question, *resting_on(("They signed a treaty.", 0.88, "2024-11-28")))  # a dated report
     snapshot = resting_on(("They signed a treaty.", 0.88, "2024-11-28"), source="Wikipedia")
     assert not recent_event_stated(question, *snapshot)  # when the page was taken, not when it happened
-    edition = resting_on(("They signed a treaty.", 0.88, None), source="CIA World Factbook", edition="2024")
-    assert not recent_event_stated(question, *edition)
+    edition = resting_on(
+        ("They signed a treaty.", 0.88, None),
+        source="CIA World Factbook",
+        edition="2024",
+        title="CIA World Factbook (2024 edition) — Kazakhstan",
+    )
+    assert not recent_event_stated(question, *edition)  # neither the edition nor the title naming it
+    assert recent_event_stated(question, *resting_on(("They signed a treaty.", 0.88, None), title="Astana, 2024"))
     assert not recent_event_stated("сколько русских уехало из казахстана в 2023 году", *passing)
     older = resting_on(("The referendum changed the constitution.", 0.9, None))
     assert not recent_event_stated("what did the 2020 referendum change", *older)  # 2020 is recent
