@@ -229,10 +229,10 @@ def _judge(library, question: dict, gold: Sequence[GoldSpan], mode: str) -> dict
 
 def _best_sentence(library, text: str, ranked, mode: str) -> float:
     """The similarity the "not found" decision rests on (for calibrating its threshold)."""
-    from index.answer import AnswerPolicy, decide
+    from index.answer import AnswerPolicy, decide, grounding_similarity
 
     decision = decide(text, ranked, policy=AnswerPolicy.for_model(library.searcher.manifest.model), mode=mode)
-    return decision.sentences.best()
+    return grounding_similarity(decision.hits, decision.sentences)
 
 
 def _recall(ranks: list[int | None], k: int) -> float:

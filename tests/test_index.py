@@ -400,6 +400,36 @@ def test_a_recent_event_must_be_stated_by_the_best_sentence() -> None:
     )
 
 
+def test_a_table_row_does_not_ground_an_answer() -> None:
+    """A table row, a list of figures or a bare year is close to any question naming what it
+    lists: only a prose sentence close enough to the question answers it."""
+    from index.answer import AnswerPolicy, SentenceScores, grounding_similarity, is_answerable, is_prose
+    from index.models import Chunk, DocInfo, Hit
+    from index.search import SearchResult
+
+    assert is_prose("Russia established an air base of its own near Kant in 2003.")
+    assert is_prose("Major urban areas - population: 1.987 million Almaty, 1.291 million Astana (2023)")
+    assert not is_prose("Date | Country | Location 14–15 June 2001 | China | Shanghai")
+    assert not is_prose("1 | Moscow | Russia | 13,149,803 | 11 | Kazan | Russia | 1,318,604")
+    assert not is_prose("2024")
+    assert not is_prose("Kazakhstan (2013) 247 51 73 Kyrgyzstan (2012) 499 63 91")  # figures, few letters
+
+    table = "Summit | Date | City\nSCO | 14 June 2001 | Shanghai\nSCO | 7 June 2002 | Saint Petersburg"
+    prose = "The summit in Shanghai founded the organisation."
+    text = f"{table} {prose}"
+    chunk = Chunk(chunk_id=1, doc_id="d", seq=0, start=0, end=len(text), text=text)
+    hits = [Hit(chunk=chunk, doc=DocInfo("d", "SCO", "Wikipedia", "a.md"), score=1.0)]
+    spans = [[(0, len(table)), (len(table) + 1, len(text))]]
+    result = SearchResult(hits=hits, top_dense=0.9, top_bm25=1.0, query_terms=3, dense={})
+    policy = AnswerPolicy(threshold=0.85)
+    question = "who came out ahead in the border treaty"
+    magnet = SentenceScores(spans=spans, semantic=[[0.9, 0.8]])  # the table row is closest
+    assert grounding_similarity(hits, magnet) == 0.8
+    assert not is_answerable(question, result, hits, policy, magnet)
+    answering = SentenceScores(spans=spans, semantic=[[0.9, 0.86]])  # the prose sentence is close enough
+    assert is_answerable(question, result, hits, policy, answering)
+
+
 def test_the_years_a_question_dates_its_event_by() -> None:
     """Spans, decades and Factbook editions do not date an event; the other years of the question do."""
     from index.search.rules import event_years
