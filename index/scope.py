@@ -49,7 +49,12 @@ _WAIT = (
 # reason the archive may hold).
 _FUTURE = r"\b(?:will|'ll|gonna|going to|would|next|ever|eventually|soon|future)\b"
 _FUTURE_RU = r"\bли\b|\bбуд(?:ет|ут)\b|\bстан(?:ет|ут)\b|начн|в будущем|скоро"
-_PAST = r"\b(?:did|didn't|was|wasn't|were|weren't|had|happened)\b|\bбыл[аио]?\b"
+# the past: its auxiliaries, or a regular past verb ("do you think Russia planned the intervention")
+# where nothing speaks of the future ("do you think Moscow will be interested" stays a guess)
+_PAST = (
+    r"\b(?:did|didn't|was|wasn't|were|weren't|had|happened)\b|\bбыл[аио]?\b"
+    rf"|^(?!.*(?:{_FUTURE})).*\b\w{{2,}}[^e]ed\b"
+)
 _PREDICTION = (
     rf"^(?!.*(?:{_PAST}))(?:"
     + "|".join(
