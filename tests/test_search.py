@@ -213,6 +213,14 @@ def test_thesaurus_words_reach_the_bm25_query_but_not_twice() -> None:
     )
 
 
+def test_a_question_not_in_english_gets_the_thesaurus_translations_in_its_dense_text() -> None:
+    """Its words meet English passages across languages; the thesaurus's English words bridge them."""
+    assert dense_query("Зачем России база в Таджикистане?") == (
+        "Зачем России база в Таджикистане? (Russia, Tajikistan) (military base, troops)"
+    )
+    assert dense_query("Why does Russia keep a base in Tajikistan?") == "Why does Russia keep a base in Tajikistan?"
+
+
 # --- diversification -------------------------------------------------------------------------------
 
 
