@@ -100,6 +100,36 @@ def normalise_word(word: str) -> str:
     return _russian_normal_form(lower.replace("ё", "е"))
 
 
+# pymorphy3's tags for a proper name: a place, a surname, an organisation, a first name.
+NAME_TAGS = frozenset({"Geox", "Surn", "Orgn", "Name"})
+# A place's adjective ("рогунскую ГЭС", "ферганской долины"): its stem is the place's name.
+_PLACE_ADJECTIVE = re.compile(r"ск(?:ий|ая|ое|ую|ой|ого|ом|их|ие|ому|ими|ым)$")
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def name_forms(word: str) -> tuple[str, ...]:
+    """The forms a lower-case Russian word may name something by, if it may be a proper name:
+    tagged a place, surname or organisation in the dictionary, or unknown to it (most local names
+    are). The word itself, its dictionary form or Snowball stem, and for a place's adjective the
+    place's stem ("рогунскую" -> "рогун"). A common word gives ().
+
+    Example:
+        >>> name_forms("скобелеве")
+        ('скобелев', 'скобелеве')
+    """
+    morph, stemmer = _analysers()
+    if morph.word_is_known(word):
+        parse = morph.parse(word)[0]
+        if not NAME_TAGS & set(str(parse.tag).replace(" ", ",").split(",")):
+            return ()
+        forms = {word, parse.normal_form.replace("ё", "е")}
+    else:
+        forms = {word, stemmer.stemWord(word)}
+    if _PLACE_ADJECTIVE.search(word):
+        forms.add(_PLACE_ADJECTIVE.sub("", word))
+    return tuple(sorted(form for form in forms if RUSSIAN_WORD.fullmatch(form)))
+
+
 def native_words(title: str, text: str) -> str:
     """A chunk's words in Cyrillic (Russian ones normalised), for the full-text table's own column.
 
@@ -118,4 +148,4 @@ def is_native(term: str) -> bool:
     return _CYRILLIC.search(term) is not None
 
 
-__all__ = ["NATIVE_LANGUAGES", "RU_STOPWORDS", "is_native", "native_words", "normalise_word"]
+__all__ = ["NAME_TAGS", "NATIVE_LANGUAGES", "RU_STOPWORDS", "is_native", "name_forms", "native_words", "normalise_word"]

@@ -171,6 +171,40 @@ def test_mixed_language_passages_and_quoted_russian_names(tmp_path: Path) -> Non
         searcher.close()
 
 
+def test_names_the_glossary_lacks_are_spelled_in_latin_for_bm25(tmp_path: Path) -> None:
+    """A surname, a place or a place's adjective gets its English-press spelling; common words,
+    and names the glossary already gives in English, do not."""
+    from index.glossary import spelled_names
+    from index.text import name_forms
+
+    assert name_forms("скобелеве") == ("скобелев", "скобелеве")  # a surname, by its dictionary form too
+    assert "рогун" in name_forms("рогунскую")  # a place's adjective: the place
+    assert name_forms("больше") == () and name_forms("выборы") == ()  # common words
+    assert spelled_names("Сколько туркмен погибло при Скобелеве?") == ["skobelev", "skobeleve"]
+    assert {"andijan", "andizhan"} <= set(spelled_names("что было в андижане в 2005"))  # ж as j too
+    assert "aziya" in spelled_names("средняя азия и центральная азия одно и то же?")  # inside a glossary phrase
+    assert spelled_names("Почему Казахстан не в ЕАЭС?") == []  # the glossary's own names
+
+    corpus = tmp_path / "en"
+    corpus.mkdir()
+    (corpus / "geok.md").write_text(
+        "---\ntitle: Conquest\n---\n\nGeneral Skobelev stormed the fortress of Geok Tepe in January 1881.\n",
+        encoding="utf-8",
+    )
+    (corpus / "other.md").write_text(
+        "---\ntitle: Turkmen history\n---\n\nTurkmen tribes lived in the oases of the Kara-Kum desert.\n",
+        encoding="utf-8",
+    )
+    embedder = HashEmbedder(dim=64, max_tokens=128)
+    build_index(tmp_path / "index", [str(corpus)], embedder=embedder, progress=False, log=lambda m: None)
+    searcher = Searcher.open(tmp_path / "index", embedder=embedder)
+    try:
+        hits = searcher.search("сколько туркмен погибло при скобелеве", k=2, mode="bm25").hits
+    finally:
+        searcher.close()
+    assert hits[0].doc.path == "geok.md", [h.doc.path for h in hits]
+
+
 # --- an index of an earlier format -----------------------------------------------------------------
 
 
