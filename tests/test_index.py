@@ -413,6 +413,8 @@ def test_a_table_row_does_not_ground_an_answer() -> None:
     assert not is_prose("1 | Moscow | Russia | 13,149,803 | 11 | Kazan | Russia | 1,318,604")
     assert not is_prose("2024")
     assert not is_prose("Kazakhstan (2013) 247 51 73 Kyrgyzstan (2012) 499 63 91")  # figures, few letters
+    assert not is_prose("KIRGHIZIA (Kirghiz: Кыргызстан) (Russian: Киргизия) Kirghiz Soviet Socialist Republic")
+    assert is_prose("The Collective Security Treaty Organization (Russian: ОДКБ) was founded in 2002.")  # one name
 
     table = "Summit | Date | City\nSCO | 14 June 2001 | Shanghai\nSCO | 7 June 2002 | Saint Petersburg"
     prose = "The summit in Shanghai founded the organisation."
