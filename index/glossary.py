@@ -269,14 +269,16 @@ def spelled_names(text: str) -> list[str]:
     """
     found: dict[str, None] = {}
     for match in re.finditer(r"[а-яё]+(?:-[а-яё]+)*", text.lower()):
-        word = match.group()
-        if len(word) < 4 or english_names(word):
+        if english_names(match.group()):  # "Алма-Ата" is the glossary's
             continue
-        for form in name_forms(word.replace("ё", "е")) if "-" not in word else ():
-            spelling = "".join(_LATIN[char] for char in form)
-            for variant in (spelling, spelling.replace("zh", "j")):
-                if len(variant) >= 4:
-                    found.setdefault(variant, None)
+        for word in match.group().replace("ё", "е").split("-"):  # "Геок-Тепе": each part
+            if len(word) < 4 or english_names(word):
+                continue
+            for form in name_forms(word):
+                spelling = "".join(_LATIN[char] for char in form)
+                for variant in (spelling, spelling.replace("zh", "j")):
+                    if len(variant) >= 4:
+                        found.setdefault(variant, None)
     return list(found)
 
 

@@ -184,6 +184,7 @@ def test_names_the_glossary_lacks_are_spelled_in_latin_for_bm25(tmp_path: Path) 
     assert {"andijan", "andizhan"} <= set(spelled_names("что было в андижане в 2005"))  # ж as j too
     assert "aziya" in spelled_names("средняя азия и центральная азия одно и то же?")  # inside a glossary phrase
     assert spelled_names("Почему Казахстан не в ЕАЭС?") == []  # the glossary's own names
+    assert "geok" in spelled_names("что случилось в Геок-Тепе") and spelled_names("события в Алма-Ате") == []
 
     corpus = tmp_path / "en"
     corpus.mkdir()
