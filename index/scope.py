@@ -49,17 +49,19 @@ _WAIT = (
 # reason the archive may hold).
 _FUTURE = r"\b(?:will|'ll|gonna|going to|would|next|ever|eventually|soon|future)\b"
 _FUTURE_RU = r"\bли\b|\bбуд(?:ет|ут)\b|\bстан(?:ет|ут)\b|начн|в будущем|скоро"
-# the past: its auxiliaries, or a regular past verb ("do you think Russia planned the intervention")
-# where nothing speaks of the future ("do you think Moscow will be interested" stays a guess)
-_PAST = (
-    r"\b(?:did|didn't|was|wasn't|were|weren't|had|happened)\b|\bбыл[аио]?\b"
-    rf"|^(?!.*(?:{_FUTURE})).*\b\w{{2,}}[^e]ed\b"
+_PAST = r"\b(?:did|didn't|was|wasn't|were|weren't|had|happened)\b|\bбыл[аио]?\b"
+# "do you think" about the past with a regular verb right after its subject ("do you think Russia
+# planned the intervention"), when nothing speaks of the future ("do you think Moscow will be
+# interested" is a guess); "-ed" words that are mostly adjectives do not count ("the united states")
+_REGULAR_PAST = (
+    rf"(?!(?s:.*)(?:{_FUTURE}))\s+(?:that\s+)?(?:[\w'-]+\s+){{1,2}}?"
+    r"(?!(?:united|interested|involved|armed|limited|advanced|based|hundred|related|concerned)\b)\w{2,}[^e]ed\b"
 )
 _PREDICTION = (
     rf"^(?!.*(?:{_PAST}))(?:"
     + "|".join(
         (
-            r"\W*(?:do|don'?t) (?:you|u|ya) think\b|\W*d'?you think\b",  # "do you think Moscow brings in visas"
+            rf"\W*(?:do|don'?t|d'?) ?(?:you|u|ya) think\b(?!{_REGULAR_PAST})",  # "do you think Moscow brings in visas"
             rf"(?=.*\b(?:you|u|ya) think\b)(?=.*(?:{_FUTURE}))",  # "what do you think will happen"
             r".*\b(?:your (?:opinion|view|guess)|any chance|likely to|predict)",
             r".*\b(?:next (?:week|month|year|few years|decade)|in the (?:next|coming) (?:few |couple of )?(?:years?|months?))\b",

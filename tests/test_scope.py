@@ -43,6 +43,13 @@ BASE = "Russia keeps its 201st military base in Tajikistan, near Dushanbe."
         ("who do u think will run uzbekistan after mirziyoyev", "prediction"),
         ("do you think moscow will be interested in the dam", "prediction"),  # -ed, but the future
         ("do you think kazakhstan needs more russian troops", "prediction"),
+        # an -ed word alone does not make a guess about the past
+        ("who is likely to be elected president of kazakhstan", "prediction"),
+        ("any chance sanctions on russia are lifted", "prediction"),
+        ("your opinion: is the tenge overvalued", "prediction"),
+        ("do you think the united states pulls out of central asia", "prediction"),
+        ("do you think the csto gets involved", "prediction"),
+        ("do you think russia planned it?\nwill it invade", "prediction"),  # the future on another line
         ("any chance bishkek leaves the csto in the next few years", "prediction"),
         ("som vs dollar next month", "prediction"),
         ("как думаешь, выйдет ли казахстан из еаэс", "prediction"),
