@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from index.countries import tag_countries
-from index.text import name_forms
+from index.text import latin, name_forms
 
 # (stem, English). The stem matches the start of a lower-cased word.
 _PLACES: tuple[tuple[str, str], ...] = (
@@ -242,17 +242,6 @@ def english_names(text: str) -> list[str]:
     return list(found)
 
 
-# Russian letters in English-press spelling (BGN/PCGN, as the corpus writes Skobelev, Chelyabinsk);
-# "ж" is also tried as "j", as Central Asian names are written (Andijan, Jalal-Abad).
-_LATIN = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        "a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya".replace("_", "").split(" "),
-        strict=True,
-    )
-)
-
-
 def spelled_names(text: str) -> list[str]:
     """Latin spellings of the names in a Russian question that the glossary lacks ("при Скобелеве"
     -> skobelev, "на Кумторе" -> kumtor, "в Андижане" -> andijan, andizhan), for BM25: a name has
@@ -268,14 +257,15 @@ def spelled_names(text: str) -> list[str]:
         ['skobelev', 'skobeleve']
     """
     found: dict[str, None] = {}
-    for match in re.finditer(r"[а-яё]+(?:-[а-яё]+)*", text.lower()):
+    # whole Russian words: a Kazakh or Ukrainian word (with қ, ә, ї …) is not cut into junk
+    for match in re.finditer(r"(?<!\w)[а-яё]+(?:-[а-яё]+)*(?!\w)", text.lower()):
         if english_names(match.group()):  # "Алма-Ата" is the glossary's
             continue
         for word in match.group().replace("ё", "е").split("-"):  # "Геок-Тепе": each part
             if len(word) < 4 or english_names(word):
                 continue
             for form in name_forms(word):
-                spelling = "".join(_LATIN[char] for char in form)
+                spelling = latin(form)
                 for variant in (spelling, spelling.replace("zh", "j")):
                     if len(variant) >= 4:
                         found.setdefault(variant, None)

@@ -68,19 +68,37 @@ def _analysers() -> tuple[Any, Any]:
         return _tools
 
 
+_stem_lock = threading.Lock()
+
+
+def _stem(word: str) -> str:
+    """The Snowball Russian stem. snowballstemmer's stemmers keep their state on the instance, so
+    two threads stemming at once corrupt each other's words: one at a time."""
+    _, stemmer = _analysers()
+    with _stem_lock:
+        return stemmer.stemWord(word)
+
+
+def _best_parse(word: str) -> Any | None:
+    """pymorphy3's likeliest reading of a lower-case Russian word the dictionary knows, else None;
+    between equally likely readings, the place (Астану is Astana's, not a man's name Астан's)."""
+    morph, _ = _analysers()
+    if not morph.word_is_known(word):
+        return None
+    parses = morph.parse(word)
+    tied = [p for p in parses if p.score == parses[0].score]
+    return next((p for p in tied if "Geox" in p.tag), parses[0])
+
+
 @lru_cache(maxsize=WORD_CACHE)
 def _russian_normal_form(word: str) -> str:
     """The dictionary form of a lower-case Russian word (ё as е), or its Snowball stem if unknown."""
-    morph, stemmer = _analysers()
-    if morph.word_is_known(word):
-        parses = morph.parse(word)
-        # Equally likely readings: the place wins (Астану is Astana's, not a man's name Астан's).
-        tied = [p for p in parses if p.score == parses[0].score]
-        best = next((p for p in tied if "Geox" in p.tag), parses[0])
-        lemma = best.normal_form.replace("ё", "е")
+    parse = _best_parse(word)
+    if parse is not None:
+        lemma = parse.normal_form.replace("ё", "е")
         if RUSSIAN_WORD.fullmatch(lemma):  # one token in, one token out
             return lemma
-    return stemmer.stemWord(word)
+    return _stem(word)
 
 
 def normalise_word(word: str) -> str:
@@ -100,10 +118,27 @@ def normalise_word(word: str) -> str:
     return _russian_normal_form(lower.replace("ё", "е"))
 
 
-# pymorphy3's tags for a proper name: a place, a surname, an organisation, a first name.
-NAME_TAGS = frozenset({"Geox", "Surn", "Orgn", "Name"})
+# pymorphy3's tags for a proper name: a place, a surname, an organisation.
+NAME_TAGS = frozenset({"Geox", "Surn", "Orgn"})
 # A place's adjective ("рогунскую ГЭС", "ферганской долины"): its stem is the place's name.
 _PLACE_ADJECTIVE = re.compile(r"ск(?:ий|ая|ое|ую|ой|ого|ом|их|ие|ому|ими|ым)$")
+# Cyrillic letters (Russian and Kazakh) as English texts write them (Skobelev, Chelyabinsk, Shymkent).
+LATIN_LETTERS = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
+        [
+            *"a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch".split(),
+            *("", "y", "", "e", "yu", "ya"),
+            *"a g q n o u u h i".split(),
+        ],
+        strict=True,
+    )
+)
+
+
+def latin(text: str) -> str:
+    """Lower-case Cyrillic text in Latin letters: "скобелев" -> "skobelev"; other characters stay."""
+    return "".join(LATIN_LETTERS.get(char, char) for char in text)
 
 
 @lru_cache(maxsize=WORD_CACHE)
@@ -117,14 +152,13 @@ def name_forms(word: str) -> tuple[str, ...]:
         >>> name_forms("скобелеве")
         ('скобелев', 'скобелеве')
     """
-    morph, stemmer = _analysers()
-    if morph.word_is_known(word):
-        parse = morph.parse(word)[0]
-        if not NAME_TAGS & set(str(parse.tag).replace(" ", ",").split(",")):
-            return ()
+    parse = _best_parse(word)
+    if parse is None:
+        forms = {word, _stem(word)}
+    elif NAME_TAGS & set(str(parse.tag).replace(" ", ",").split(",")):
         forms = {word, parse.normal_form.replace("ё", "е")}
     else:
-        forms = {word, stemmer.stemWord(word)}
+        return ()
     if _PLACE_ADJECTIVE.search(word):
         forms.add(_PLACE_ADJECTIVE.sub("", word))
     return tuple(sorted(form for form in forms if RUSSIAN_WORD.fullmatch(form)))
@@ -148,4 +182,14 @@ def is_native(term: str) -> bool:
     return _CYRILLIC.search(term) is not None
 
 
-__all__ = ["NAME_TAGS", "NATIVE_LANGUAGES", "RU_STOPWORDS", "is_native", "name_forms", "native_words", "normalise_word"]
+__all__ = [
+    "LATIN_LETTERS",
+    "NAME_TAGS",
+    "NATIVE_LANGUAGES",
+    "RU_STOPWORDS",
+    "is_native",
+    "latin",
+    "name_forms",
+    "native_words",
+    "normalise_word",
+]

@@ -185,6 +185,11 @@ def test_names_the_glossary_lacks_are_spelled_in_latin_for_bm25(tmp_path: Path) 
     assert "aziya" in spelled_names("средняя азия и центральная азия одно и то же?")  # inside a glossary phrase
     assert spelled_names("Почему Казахстан не в ЕАЭС?") == []  # the glossary's own names
     assert "geok" in spelled_names("что случилось в Геок-Тепе") and spelled_names("события в Алма-Ате") == []
+    assert spelled_names("Україна і Росія") == [] and spelled_names("Қарағанды") == []  # not cut into junk
+    from index.search.query import search_query
+
+    terms, language = search_query("Қарағанды облысында не болды?")  # Kazakh: no Russian spellings
+    assert language == "kk" and not any(term.isascii() for term in terms), terms
 
     corpus = tmp_path / "en"
     corpus.mkdir()
@@ -204,6 +209,43 @@ def test_names_the_glossary_lacks_are_spelled_in_latin_for_bm25(tmp_path: Path) 
     finally:
         searcher.close()
     assert hits[0].doc.path == "geok.md", [h.doc.path for h in hits]
+
+
+def test_stemming_from_many_threads_gives_each_thread_its_own_word() -> None:
+    """snowballstemmer's stemmer keeps its state on the instance; the bot answers from threads."""
+    import random
+    import sys
+    import threading
+
+    import snowballstemmer
+
+    from index.text import _stem
+
+    words = ["гиссара", "кумторе", "андижане", "скобелеве", "рогунской", "ферганской", "чуйской", "нарынского"]
+    expected = {word: snowballstemmer.stemmer("russian").stemWord(word) for word in words}
+    wrong: list[tuple[str, str]] = []
+
+    def stem_many() -> None:
+        for _ in range(300):
+            word = random.choice(words)
+            try:
+                stem = _stem(word)
+            except IndexError:  # a corrupted stemmer can also fail outright
+                stem = "<error>"
+            if stem != expected[word]:
+                wrong.append((word, stem))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=stem_many) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong, wrong[:5]
 
 
 # --- an index of an earlier format -----------------------------------------------------------------

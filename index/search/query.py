@@ -53,13 +53,10 @@ def cross_lingual_query(query: str, terms: list[str]) -> tuple[list[str], str]:
     The English names of index/glossary.py are added to BM25's terms and appended to the text
     the dense model encodes. Measured on eval/questions_ru.jsonl (README, "Choosing a model"):
     Recall@5 0.68 -> 0.80. The question's own words stay, to match articles in its language.
-    BM25 also gets the Latin spellings of the names the glossary lacks (glossary.spelled_names;
-    the dense model gains nothing from them on the dev split).
     """
     names = english_names(query)
     kept = list(terms)
     terms = kept + [t for t in query_terms(" ".join(names)) if t not in kept]
-    terms += [t for t in spelled_names(query) if t not in terms]
     return terms, f"{query} ({', '.join(names)})" if names else query
 
 
@@ -72,13 +69,17 @@ def _new_terms(terms: list[str], extra: list[str]) -> list[str]:
 def search_query(query: str, *, thesaurus_bm25: bool = THESAURUS_BM25) -> tuple[list[str], str]:
     """The BM25 terms of a question and the language it is written in.
 
-    Not in English: its English names (cross_lingual_query). Then the thesaurus's corpus words;
-    a multi-word term is matched as a phrase.
+    Not in English: its English names (cross_lingual_query); in Russian, also the Latin spellings
+    of the names the glossary lacks (glossary.spelled_names: BM25 only, the dense model gained
+    nothing from them on the dev split). Then the thesaurus's corpus words; a multi-word term is
+    matched as a phrase.
     """
     terms = query_terms(query)
     language = detect_language(query)
     if language in NON_ENGLISH:
         terms, _ = cross_lingual_query(query, terms)
+    if language == "ru":
+        terms += [term for term in spelled_names(query) if term not in terms]
     if thesaurus_bm25 and terms:  # the English names count too: "Душанбе" gives Dushanbe, then Tajikistan
         terms = terms + _new_terms(terms, expansions(f"{query} {' '.join(terms)}"))
     return terms, language

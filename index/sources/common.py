@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from index.models import Document
 from index.store.ids import document_id
+from index.text import latin
 
 if TYPE_CHECKING:
     from index.sources.provenance import Provenance
@@ -129,17 +130,6 @@ def relative_path(path: Path, root: Path) -> str:
         return Path(path).name
 
 
-_CYRILLIC_LATIN = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
-        [
-            *"a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch".split(),
-            *("", "y", "", "e", "yu", "ya"),
-            *"a g q n o u u h i".split(),
-        ],
-        strict=True,
-    )
-)
 _NOT_SLUG = re.compile(r"[\W_]+")
 
 
@@ -152,7 +142,7 @@ def slugify(text: str, max_len: int = 60, *, ascii_only: bool = False) -> str:
     """
     text = text.casefold()
     if ascii_only:
-        text = "".join(_CYRILLIC_LATIN.get(c, c) for c in text)
+        text = latin(text)
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = _NOT_SLUG.sub("-", text).strip("-")
     if len(slug) > max_len:
