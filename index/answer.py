@@ -49,6 +49,9 @@ _LANGUAGE_LABEL = re.compile(
     r"|Turkish|Arabic|romanized|Latin)\s*:"
 )
 _LANGUAGE_LABELS = 2
+# A labelled field (the Factbook's "GDP - real growth rate: 8.1% (2014 est.)", "Gold: 18 t."): a
+# label of words, a colon, then its value, however few letters or words the value has.
+_FIELD = re.compile(r"[^\W\d_][^\d:|\n]{1,80}:\s")
 _MIN_LETTER_SHARE = 0.6  # of its non-space characters; fewer letters: a list of figures or codes
 _MIN_WORDS = 4
 # Years from which an event the question dates must be stated by the best sentence (recent_event_stated).
@@ -195,19 +198,21 @@ def decide(question: str, result: SearchResult, *, policy: AnswerPolicy, mode: s
 
 
 def best_sentences(hits: Sequence[Hit], sentences: SentenceScores, count: int = SENTENCE_HITS) -> list[str]:
-    """The ``count`` sentences of the first SENTENCE_HITS passages most similar to the question:
-    what an answer would rest on."""
-    return [text for text, _ in _resting_on(hits, sentences, count)]
+    """The ``count`` prose sentences (is_prose) of the first SENTENCE_HITS passages most similar to
+    the question: what an answer would rest on."""
+    return [text for _, text, _ in _resting_on(hits, sentences)[:count]]
 
 
-def _resting_on(hits: Sequence[Hit], sentences: SentenceScores, count: int) -> list[tuple[str, Hit]]:
-    """best_sentences, each with the hit it comes from."""
+def _resting_on(hits: Sequence[Hit], sentences: SentenceScores) -> list[tuple[float, str, Hit]]:
+    """The prose sentences of the first SENTENCE_HITS passages with their similarity to the
+    question and the hit each comes from, most similar first."""
     scored = [
-        (score, hit.chunk.text[a:b], hit)
+        (score, text, hit)
         for hit, spans, scores in zip(hits[:SENTENCE_HITS], sentences.spans, sentences.semantic, strict=False)
         for (a, b), score in zip(spans, scores, strict=True)
+        if is_prose(text := hit.chunk.text[a:b])
     ]
-    return [(text, hit) for _, text, hit in sorted(scored, key=lambda row: -row[0])[:count]]
+    return sorted(scored, key=lambda row: -row[0])
 
 
 def _of_year(text: str, hit: Hit, years: set[str], *, editions: bool = True) -> bool:
@@ -233,7 +238,7 @@ def figure_of_the_year(question: str, hits: Sequence[Hit], sentences: SentenceSc
     years = years_in(question)
     if not years or not FIGURE.search(question):
         return True
-    return any(_of_year(text, hit, years) for text, hit in _resting_on(hits, sentences, SENTENCE_HITS))
+    return any(_of_year(text, hit, years) for _, text, hit in _resting_on(hits, sentences)[:SENTENCE_HITS])
 
 
 def recent_event_stated(question: str, hits: Sequence[Hit], sentences: SentenceScores) -> bool:
@@ -245,7 +250,7 @@ def recent_event_stated(question: str, hits: Sequence[Hit], sentences: SentenceS
     years = {year for year in event_years(question) if int(year) >= RECENT_FROM}
     if not years:
         return True
-    return any(_of_year(text, hit, years, editions=False) for text, hit in _resting_on(hits, sentences, 1))
+    return any(_of_year(text, hit, years, editions=False) for _, text, hit in _resting_on(hits, sentences)[:1])
 
 
 def is_answerable(
@@ -268,10 +273,13 @@ def is_answerable(
 
 def is_prose(text: str) -> bool:
     """True for a sentence that can ground an answer: not a table row, a list of figures, a name
-    given in several languages or a fragment of a few words (a heading, a year standing alone)."""
-    if text.count("|") >= _TABLE_CELLS or len(_WORD.findall(text)) < _MIN_WORDS:
+    given in several languages or a fragment of a few words (a heading, a year standing alone).
+    A labelled field states its figure however short it is ("Gold: 18 t.")."""
+    if text.count("|") >= _TABLE_CELLS or len(_LANGUAGE_LABEL.findall(text)) >= _LANGUAGE_LABELS:
         return False
-    if len(_LANGUAGE_LABEL.findall(text)) >= _LANGUAGE_LABELS:
+    if _FIELD.match(text):
+        return True
+    if len(_WORD.findall(text)) < _MIN_WORDS:
         return False
     visible = [char for char in text if not char.isspace()]
     return sum(char.isalpha() for char in visible) >= _MIN_LETTER_SHARE * len(visible)
@@ -280,15 +288,8 @@ def is_prose(text: str) -> bool:
 def grounding_similarity(hits: Sequence[Hit], sentences: SentenceScores) -> float:
     """The best similarity to the question of a prose sentence (is_prose) of the first
     SENTENCE_HITS passages: what "answered or not" is decided on."""
-    return max(
-        (
-            score
-            for hit, spans, scores in zip(hits[:SENTENCE_HITS], sentences.spans, sentences.semantic, strict=False)
-            for (start, end), score in zip(spans, scores, strict=True)
-            if is_prose(hit.chunk.text[start:end])
-        ),
-        default=0.0,
-    )
+    resting = _resting_on(hits, sentences)
+    return resting[0][0] if resting else 0.0
 
 
 def named_source_answers(question: str, result: SearchResult, hits: Sequence[Hit]) -> bool:

@@ -412,6 +412,8 @@ def test_a_table_row_does_not_ground_an_answer() -> None:
     assert not is_prose("Date | Country | Location 14–15 June 2001 | China | Shanghai")
     assert not is_prose("1 | Moscow | Russia | 13,149,803 | 11 | Kazan | Russia | 1,318,604")
     assert not is_prose("2024")
+    assert is_prose("Population: 20,260,006 (2024 est.)")  # a labelled figure states it
+    assert is_prose("GDP - real growth rate: 8.1% (2014 est.); 7.4% (2013 est.)")
     assert not is_prose("Kazakhstan (2013) 247 51 73 Kyrgyzstan (2012) 499 63 91")  # figures, few letters
     assert not is_prose("KIRGHIZIA (Kirghiz: Кыргызстан) (Russian: Киргизия) Kirghiz Soviet Socialist Republic")
     assert is_prose("The Collective Security Treaty Organization (Russian: ОДКБ) was founded in 2002.")  # one name
