@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -271,14 +272,18 @@ def is_answerable(
     return grounded or named_source_answers(question, result, hits)
 
 
+@lru_cache(maxsize=8192)  # a decision reads the same top sentences for each of its rules
 def is_prose(text: str) -> bool:
     """True for a sentence that can ground an answer: not a table row, a list of figures, a name
     given in several languages or a fragment of a few words (a heading, a year standing alone).
     A labelled field states its figure however short it is ("Gold: 18 t.")."""
-    if text.count("|") >= _TABLE_CELLS or len(_LANGUAGE_LABEL.findall(text)) >= _LANGUAGE_LABELS:
+    if text.count("|") >= _TABLE_CELLS:
         return False
-    if _FIELD.match(text):
-        return True
+    if ":" in text:  # a label: several languages', or a field's
+        if len(_LANGUAGE_LABEL.findall(text)) >= _LANGUAGE_LABELS:
+            return False
+        if _FIELD.match(text):
+            return True
     if len(_WORD.findall(text)) < _MIN_WORDS:
         return False
     visible = [char for char in text if not char.isspace()]
