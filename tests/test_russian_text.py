@@ -144,22 +144,32 @@ def test_inflected_russian_question_finds_its_article_in_bm25(
     assert hits and hits[0].doc.path == article, [h.doc.path for h in hits]
 
 
-def test_mixed_language_passages_and_quoted_russian_names(tmp_path: Path) -> None:
-    corpus = tmp_path / "mixed"
+def _searcher_over(tmp_path: Path, articles: dict[str, tuple[str, str]]) -> Searcher:
+    """A searcher over an index of ``articles`` (file name -> (title, text)), hash embedder."""
+    corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "note.md").write_text(
-        "---\ntitle: Customs posts\n---\n\nПограничники Казахстана проверяют грузовики на постах "
-        "Customs Union, а очереди растут.\n",
-        encoding="utf-8",
-    )
-    (corpus / "cis.md").write_text(
-        "---\ntitle: CIS\n---\n\nThe Commonwealth of Independent States (Russian: Содружество Независимых "
-        "Государств) was founded in 1991 by eleven former Soviet republics. Its heads of state meet every year.\n",
-        encoding="utf-8",
-    )
+    for name, (title, text) in articles.items():
+        (corpus / name).write_text(f"---\ntitle: {title}\n---\n\n{text}\n", encoding="utf-8")
     embedder = HashEmbedder(dim=64, max_tokens=128)
     build_index(tmp_path / "index", [str(corpus)], embedder=embedder, progress=False, log=lambda m: None)
-    searcher = Searcher.open(tmp_path / "index", embedder=embedder)
+    return Searcher.open(tmp_path / "index", embedder=embedder)
+
+
+def test_mixed_language_passages_and_quoted_russian_names(tmp_path: Path) -> None:
+    searcher = _searcher_over(
+        tmp_path,
+        {
+            "note.md": (
+                "Customs posts",
+                "Пограничники Казахстана проверяют грузовики на постах Customs Union, а очереди растут.",
+            ),
+            "cis.md": (
+                "CIS",
+                "The Commonwealth of Independent States (Russian: Содружество Независимых Государств) was founded "
+                "in 1991 by eleven former Soviet republics. Its heads of state meet every year.",
+            ),
+        },
+    )
     try:
         for question in ("Customs Union posts", "Кто проверяет грузовик в Казахстане?", "Растёт ли очередь?"):
             assert searcher.search(question, k=1, mode="bm25").hits[0].doc.path == "note.md"
@@ -191,19 +201,13 @@ def test_names_the_glossary_lacks_are_spelled_in_latin_for_bm25(tmp_path: Path) 
     terms, language = search_query("Қарағанды облысында не болды?")  # Kazakh: no Russian spellings
     assert language == "kk" and not any(term.isascii() for term in terms), terms
 
-    corpus = tmp_path / "en"
-    corpus.mkdir()
-    (corpus / "geok.md").write_text(
-        "---\ntitle: Conquest\n---\n\nGeneral Skobelev stormed the fortress of Geok Tepe in January 1881.\n",
-        encoding="utf-8",
+    searcher = _searcher_over(
+        tmp_path,
+        {
+            "geok.md": ("Conquest", "General Skobelev stormed the fortress of Geok Tepe in January 1881."),
+            "other.md": ("Turkmen history", "Turkmen tribes lived in the oases of the Kara-Kum desert."),
+        },
     )
-    (corpus / "other.md").write_text(
-        "---\ntitle: Turkmen history\n---\n\nTurkmen tribes lived in the oases of the Kara-Kum desert.\n",
-        encoding="utf-8",
-    )
-    embedder = HashEmbedder(dim=64, max_tokens=128)
-    build_index(tmp_path / "index", [str(corpus)], embedder=embedder, progress=False, log=lambda m: None)
-    searcher = Searcher.open(tmp_path / "index", embedder=embedder)
     try:
         hits = searcher.search("сколько туркмен погибло при скобелеве", k=2, mode="bm25").hits
     finally:
