@@ -155,7 +155,7 @@ def name_forms(word: str) -> tuple[str, ...]:
     parse = _best_parse(word)
     if parse is None:
         forms = {word, _stem(word)}
-    elif NAME_TAGS & set(str(parse.tag).replace(" ", ",").split(",")):
+    elif any(tag in parse.tag for tag in NAME_TAGS):
         forms = {word, parse.normal_form.replace("ё", "е")}
     else:
         return ()
