@@ -4,6 +4,7 @@ answers that run the model on nothing but the question, and highlights that fit 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -240,3 +241,23 @@ def test_a_why_question_also_highlights_the_reason_when_the_closest_sentence_giv
     weak = SearchResult([hit], 0.8, 0.0, 4, {1: 0.8}, sentences={1: scored(spans, [0.9, 0.3, 0.2])})
     (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], weak), {}, policy)
     assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [text[a:b] for a, b in spans[:1]]
+
+
+def test_e5_highlights_weigh_similarity_over_the_kind_of_answer() -> None:
+    """multilingual-e5-small's similarities crowd near 0.85, so MiniLM's bonuses would let a far
+    less similar sentence that merely sounds like a reason take the highlight."""
+    closest = "The new deal makes it worthwhile for Russia to upgrade the four army camps it occupies."
+    reason_cue = "Russia seeks to secure gas export deals from Turkmenistan."
+    filler = "Unrelated words fill this sentence. " * 2
+    text = f"{closest} {filler}{filler}{filler}{reason_cue}".strip()
+    spans = sentence_spans(text)
+    semantic = [0.88 if text[a:b] == closest else 0.80 if text[a:b] == reason_cue else 0.7 for a, b in spans]
+    hit = hit_of(text)
+    result = SearchResult([hit], 0.88, 0.0, 4, {1: 0.88}, sentences={1: scored(spans, semantic)})
+    question = "Why does Russia keep a base in Tajikistan?"
+    e5 = replace(AnswerPolicy.for_model("multilingual-e5-small"), max_excerpt_chars=150)
+    (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], result), {"d": 1000}, e5)
+    assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [closest]
+    minilm = replace(AnswerPolicy.for_model("all-MiniLM-L6-v2"), max_excerpt_chars=150)
+    (excerpt,) = make_excerpts(question, [hit], score_sentences([hit], result), {"d": 1000}, minilm)
+    assert [excerpt.text[a:b] for a, b in excerpt.highlights] == [reason_cue]  # MiniLM's scale: the bonus wins
