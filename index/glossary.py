@@ -308,6 +308,9 @@ _VARIANTS = (
     (r"turkmenia|turkmenstan|turkmen ssr", "Turkmenistan"),
     (r"usbek\w*|uzbekstan", "Uzbekistan", "Uzbek"),
     (r"kazakstan|kazahstan|kazakhstna|qazaqstan|kazak", "Kazakhstan", "Kazakh"),
+    # the countries' internet domains, which chat users write for them (Russian "кз": _WORDS)
+    (r"kz", "Kazakhstan", "Kazakh"),
+    (r"uz|uzb", "Uzbekistan", "Uzbek"),
     (r"roubles?|rubles?", "ruble", "rouble"),
     (r"ussr|soviet times|soviet era|soviet days|the soviets", "Soviet Union", "Soviet"),
     (r"khujand|leninabad|khodjent", "Khujand"),

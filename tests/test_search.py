@@ -199,6 +199,9 @@ def test_the_thesaurus_maps_capitals_variants_descriptions_and_informal_words() 
     assert "Shanghai Cooperation Organisation" in expansions("что решили на саммите ШОС?")
     assert "remittances" in expansions("how much money do guest workers send home")
     assert "Astana" in english_names("Как раньше называлась Астана, Целиноград?")
+    # Chat users write the country's internet domain for it; "kg" stays kilograms.
+    assert expansions("kz nukes after 1991?")[:2] == ["Kazakhstan", "Kazakh"] and "nuclear" in expansions("kz nukes")
+    assert expansions("uzb cotton") == ["Uzbekistan", "Uzbek"] and expansions("5 kg of heroin") == []
     # Everyday words are only read as the region's when the question is about the region.
     assert expansions("drugs and heart disease") == [] and "narcotics" in expansions("drugs from Afghanistan")
 
