@@ -43,8 +43,10 @@ from index.store.vectors import SENTENCE_DTYPE
 
 
 def default_corpora(settings: Settings) -> list[str]:
-    """The project's own corpus folder plus the built-in Factbook source."""
-    return [str(settings.project_corpus), BUILTIN_FACTBOOK]
+    """The project's own corpus folder, the shared corpus when there is one (Settings.shared_corpus),
+    and the built-in Factbook source."""
+    shared = [str(settings.shared_corpus)] if settings.shared_corpus is not None else []
+    return [str(settings.project_corpus), *shared, BUILTIN_FACTBOOK]
 
 
 @dataclass

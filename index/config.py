@@ -90,6 +90,7 @@ class Settings:
 
     index_dir: Path = PROJECT_ROOT / "var" / "index"  # STEPPE_INDEX_DIR
     project_corpus: Path = PROJECT_ROOT / "corpus"  # STEPPE_CORPUS_DIR: the default corpus, labelled "project"
+    shared_corpus: Path | None = None  # STEPPE_SHARED_CORPUS: indexed by default too (from_env: ../shared/corpus)
     model: str | None = None  # STEPPE_MODEL; None: an existing index keeps its own model
     cache_dir: Path = Path.home() / ".cache" / "steppe"  # STEPPE_CACHE_DIR: exported ONNX models
     onnx: bool = True  # STEPPE_ONNX: plain sentence-transformers models run on ONNX Runtime
@@ -120,6 +121,7 @@ class Settings:
         return {
             "index_dir": Path(env.get("STEPPE_INDEX_DIR") or PROJECT_ROOT / "var" / "index"),
             "project_corpus": Path(env.get("STEPPE_CORPUS_DIR") or PROJECT_ROOT / "corpus"),
+            "shared_corpus": _shared_corpus(env.get("STEPPE_SHARED_CORPUS")),
             "model": env.get("STEPPE_MODEL"),
             "cache_dir": Path(cache) if cache else Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "steppe",
             "onnx": not _off(env.get("STEPPE_ONNX")),
@@ -170,6 +172,15 @@ def seconds(name: str, value: str | None, default: float) -> float:
     if not 0 <= number < 86400:  # also rejects nan and inf
         raise SettingsError(f"{name} must be a number of seconds from 0 to 86399, e.g. 5 or 0.5 (got {value!r}).")
     return number
+
+
+def _shared_corpus(value: str | None) -> Path | None:
+    """The shared corpus a default build indexes: STEPPE_SHARED_CORPUS (off: none), else
+    ``../shared/corpus`` beside the project when it is there."""
+    if value is None:
+        beside = PROJECT_ROOT.parent / "shared" / "corpus"
+        return beside if beside.is_dir() else None
+    return None if _off(value) or not value.strip() else Path(value)
 
 
 def _off(value: str | None) -> bool:

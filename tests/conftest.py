@@ -68,6 +68,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model
     monkeypatch.setenv("STEPPE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("STEPPE_FEEDS", str(tmp_path / "feeds.toml"))  # never the developer's watched feeds
     monkeypatch.setenv("STEPPE_CACHE_DIR", str(model_cache))
+    monkeypatch.setenv("STEPPE_SHARED_CORPUS", "off")  # a default build reads only what the test gives it
     monkeypatch.delenv("STEPPE_ONNX", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STEPPE_MODEL", raising=False)

@@ -517,6 +517,25 @@ def test_one_document_id_rule_for_loading_building_and_adding(tmp_path: Path, ha
     assert file_document_id(tmp_path / "elsewhere.md", summary.corpora, project) is None
 
 
+def test_a_default_build_reads_the_project_corpus_the_shared_one_beside_it_and_the_factbook(tmp_path: Path) -> None:
+    """`make run` builds without --corpus: ../shared/corpus joins the project's corpus when it is there."""
+    from index.build import default_corpora
+    from index.config import PROJECT_ROOT, Settings
+    from index.store import BUILTIN_FACTBOOK
+
+    project, shared = str(PROJECT_ROOT / "corpus"), tmp_path / "shared-corpus"
+    given = Settings.from_env({"STEPPE_SHARED_CORPUS": str(shared)}, env_file=None)
+    assert default_corpora(given) == [project, str(shared), BUILTIN_FACTBOOK]
+    assert default_corpora(Settings.from_env({"STEPPE_SHARED_CORPUS": "off"}, env_file=None)) == [
+        project,
+        BUILTIN_FACTBOOK,
+    ]
+    beside = PROJECT_ROOT.parent / "shared" / "corpus"
+    unset = default_corpora(Settings.from_env({}, env_file=None))
+    assert unset == ([project, str(beside), BUILTIN_FACTBOOK] if beside.is_dir() else [project, BUILTIN_FACTBOOK])
+    assert Settings().shared_corpus is None  # settings made in code name their corpora themselves
+
+
 def test_a_named_source_far_down_the_ranking_comes_first_and_answers(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
