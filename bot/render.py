@@ -182,9 +182,13 @@ def citation_text(doc: DocInfo, number: int | None = None) -> str:
 
 
 def also_line(hit: Hit, lang: str = DEFAULT_LANG) -> str:
-    """Where else a collapsed passage appears: " (also in the 2025 and 2015 editions)", else titles."""
-    years = [h.doc.edition or "" for h in hit.also]
-    if years and all(years):
+    """Where else a collapsed passage appears: " (also in the 2025 and 2015 editions)", else titles.
+    Copies of the leading edition itself (the same edition indexed from two folders) go unsaid."""
+    editions = [h.doc.edition or "" for h in hit.also]
+    if editions and all(editions):
+        years = list(dict.fromkeys(year for year in editions if year != hit.doc.edition))
+        if not years:
+            return ""
         last = f" {t_text('and', lang)} {years[-1]}" if len(years) > 1 else years[-1]
         key = "also_editions" if len(years) > 1 else "also_edition"
         return f" ({t_text(key, lang, years=', '.join(years[:-1]) + last)})"

@@ -367,6 +367,11 @@ def test_a_collapsed_passage_cites_the_other_editions() -> None:
     one = replace(hit, also=copies[:1])
     assert render.also_line(one) == " (also in the 2025 edition)"
     assert render.also_line(one, "ru") == " (то же в издании 2025 г.)"
+    # the 2026 edition indexed twice (the shared corpus and the built-in Factbook) is said once
+    twin = Hit(replace(chunk, doc_id="builtin"), replace(editions[0], doc_id="builtin"), 0.5, 1)
+    assert render.also_line(replace(hit, also=(twin, *copies))) == " (also in the 2025 and 2015 editions)"
+    assert render.also_line(replace(hit, also=(twin, copies[0], copies[0]))) == " (also in the 2025 edition)"
+    assert render.also_line(replace(hit, also=(twin,))) == ""
     wiki = replace(DOC, doc_id="w", title="Foreign relations of Tajikistan", edition=None)
     other = Hit(chunk, DOC, 0.5, 1, also=(Hit(chunk, wiki, 0.5, 1),))
     assert render.also_line(other) == " (also in Foreign relations of Tajikistan)"
